@@ -1,0 +1,68 @@
+package io.github.magmajava.backend;
+
+import io.github.magmajava.io.Tensor;
+import java.util.function.Supplier;
+
+/**
+ * The compute the model code runs on. Models hold weights only as prepared {@link Linear} and
+ * {@link Conv2d} objects and call the operations below on plain row-major {@code float[]}
+ * activations, so a backend may keep weights in any format (fp16 as mapped, bf16, int8 blocks),
+ * shard them ({@link Split}) or stage them per {@link Phase} without any change to model code.
+ *
+ * <p>Implementations are thread-safe: one loaded model serves concurrent requests, each with its
+ * own activation buffers.
+ */
+public interface Backend extends AutoCloseable {
+    String name();
+
+    /** Prepares {@code y = x W^T + b} from a [out, in] float16/bfloat16/float32 weight; bias may be null. */
+    Linear linear(Tensor weight, Tensor bias, Split split);
+
+    /**
+     * Prepares a convolution from fp32 weights [out, in, k, k] (BatchNorm already folded in) and
+     * a bias [out].
+     */
+    Conv2d conv2d(float[] weight, float[] bias, int inChannels, int outChannels, int kernel, int stride, int padding);
+
+    /** Runs {@code body} as one phase; staging backends load {@code phase.weights()} first. */
+    default <T> T run(Phase phase, Supplier<T> body) {
+        return body.get();
+    }
+
+    /** Rows of a [vocab, dim] float table, gathered into {@code out} [ids.length, dim]. */
+    void embedding(Tensor table, int[] ids, float[] out);
+
+    /** Row-wise LayerNorm of x [rows, dim] into out (may alias x). */
+    void layerNorm(float[] x, int rows, int dim, float[] gamma, float[] beta, float eps, float[] out);
+
+    /** In place, the tanh form of GELU ({@code gelu_new}). */
+    void gelu(float[] x, int n);
+
+    /** In place, max(x, 0). */
+    void relu(float[] x, int n);
+
+    /** In place, {@code x[i] += y[i]} for i < n. */
+    void add(float[] x, float[] y, int n);
+
+    /** Average pooling of x [channels, h, w] with a k x k window and stride k (floor), into out. */
+    void avgPool2d(float[] x, int channels, int h, int w, int k, float[] out);
+
+    /**
+     * Rotary position embedding in place on x [rows, heads * headDim]: the first {@code rotaryDim}
+     * dims of every head, interleaved pairs (GPT-J's {@code rotate_every_two}); row r has position
+     * {@code startPos + r}.
+     */
+    void rope(float[] x, int rows, int heads, int headDim, int rotaryDim, double base, int startPos);
+
+    /**
+     * Causal multi-head attention of {@code rows} queries at positions {@code startPos ..} against
+     * keys/values at positions {@code 0 .. startPos + rows - 1}. q and out are [rows, heads*headDim];
+     * keys and values are [positions, heads*headDim] (the KV cache of one layer). Scores are q.k,
+     * causally masked, divided by sqrt(headDim), soft-maxed.
+     */
+    void attention(float[] q, float[] keys, float[] values, int rows, int startPos, int heads, int headDim, float[] out);
+
+    @Override
+    default void close() {
+    }
+}
