@@ -1,0 +1,220 @@
+package io.github.magmajava.gptj;
+
+import io.github.magmajava.backend.Backend;
+import io.github.magmajava.backend.Linear;
+import io.github.magmajava.backend.Phase;
+import io.github.magmajava.backend.Split;
+import io.github.magmajava.config.MagmaConfig;
+import io.github.magmajava.config.TransformerConfig;
+import io.github.magmajava.io.Tensor;
+import io.github.magmajava.weights.BlockWeights;
+import io.github.magmajava.weights.LanguageModelWeights;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * MAGMA's language model: GPT-J with an adapter after every MLP, run on a {@link Backend}. The
+ * caller embeds the prompt ({@link #embed} for text, the image prefix for the image), runs it
+ * once against a fresh {@link KvCache}, then feeds one token per step.
+ *
+ * <p>Execution is phased as in the seed: the embedding, each block and the LM head are separate
+ * {@link Phase}s, so a staging backend loads one block's weights at a time.
+ *
+ * <p>Thread-safe: the weights are immutable after {@link #load}, every call uses its own
+ * activation buffers, and the only mutable state is the caller's cache (one per generation).
+ */
+public final class GptjModel {
+    private final MagmaConfig config;
+    private final Backend backend;
+    private final Tensor wte;
+    private final List<GptjBlock> blocks;
+    private final float[] lnFWeight;
+    private final float[] lnFBias;
+    private final Linear lmHead;
+    private final Phase embeddingPhase;
+    private final Phase headPhase;
+
+    private GptjModel(LanguageModelWeights w, MagmaConfig config, Backend backend) {
+        this.config = config;
+        this.backend = backend;
+        this.wte = w.wte();
+        List<GptjBlock> built = new ArrayList<>();
+        for (int i = 0; i < w.blocks().size(); i++) {
+            built.add(new GptjBlock(i, w.blocks().get(i), config, backend));
+        }
+        this.blocks = List.copyOf(built);
+        this.lnFWeight = w.lnFWeight().toFloatArray();
+        this.lnFBias = w.lnFBias().toFloatArray();
+        this.lmHead = backend.linear(w.lmHeadWeight(), w.lmHeadBias(), Split.VOCABULARY);
+        this.embeddingPhase = new Phase("embedding", List.of(w.wte()));
+        this.headPhase = new Phase("lm head", List.of(w.lnFWeight(), w.lnFBias(), w.lmHeadWeight(), w.lmHeadBias()));
+    }
+
+    /**
+     * Prepares the weights on {@code backend}. The weights must stay readable (their file open)
+     * while the model is used.
+     *
+     * @throws IllegalArgumentException when a tensor's shape does not fit {@code config}, naming it
+     */
+    public static GptjModel load(LanguageModelWeights w, MagmaConfig config, Backend backend) {
+        Objects.requireNonNull(w, "weights");
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(backend, "backend");
+        checkShapes(w, config);
+        return new GptjModel(w, config, backend);
+    }
+
+    public MagmaConfig config() {
+        return config;
+    }
+
+    /**
+     * An empty cache for a generation of at most {@code capacity} positions (image tokens, prompt
+     * and generated tokens); it takes {@code 2 * layers * capacity * hiddenSize} floats.
+     */
+    public KvCache newCache(int capacity) {
+        TransformerConfig t = config.transformer();
+        if (capacity < 1 || capacity > t.maxPositions()) {
+            throw new IllegalArgumentException("KV cache capacity must be between 1 and the model's " + t.maxPositions()
+                    + " positions, found " + capacity);
+        }
+        return new KvCache(t.layers(), capacity, t.hiddenSize());
+    }
+
+    /**
+     * The token embeddings of {@code ids} into {@code out} [ids.length, hiddenSize].
+     *
+     * @throws IllegalArgumentException for an id without an embedding (negative, or at least
+     *                                  {@code realVocabSize}: the LM head's padding rows)
+     */
+    public void embed(int[] ids, float[] out) {
+        TransformerConfig t = config.transformer();
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= t.realVocabSize()) {
+                throw new IllegalArgumentException("token id " + ids[i] + " at index " + i + " has no embedding: ids must be in [0, "
+                        + t.realVocabSize() + ")");
+            }
+        }
+        long needed = (long) ids.length * t.hiddenSize();
+        if (out.length < needed) {
+            throw new IllegalArgumentException("embedding output holds " + out.length + " floats, " + ids.length + " ids need " + needed);
+        }
+        backend.run(embeddingPhase, () -> {
+            backend.embedding(wte, ids, out);
+            return null;
+        });
+    }
+
+    /**
+     * Runs {@code rows} new positions, starting at {@code cache.length()}, and appends their keys
+     * and values to the cache. The input is [rows, hiddenSize] embeddings: the whole prompt at the
+     * first step ([image embeddings ; text embeddings]), one token's embedding per later step.
+     *
+     * @return the logits [vocabSize] of the last row only; ids at or above {@code realVocabSize}
+     *         are LM-head padding and must not be sampled
+     * @throws IllegalStateException    when the cache has no room for {@code rows} more positions
+     *                                  (nothing is run and the cache is unchanged)
+     * @throws IllegalArgumentException when rows, the input length or the cache do not fit the model
+     */
+    public float[] forward(float[] inputEmbeddings, int rows, KvCache cache) {
+        checkRows(inputEmbeddings, rows, cache);
+        Workspace ws = new Workspace(rows, config);
+        float[] x = hiddenStates(inputEmbeddings, rows, cache, ws);
+        return backend.run(headPhase, () -> logitsOfLastRow(x, rows));
+    }
+
+    /** Block {@code i}, for parity tests of its parts. */
+    GptjBlock block(int i) {
+        return blocks.get(i);
+    }
+
+    /** The residual stream after the last block [rows, d] (before ln_f); advances the cache. */
+    float[] hiddenStates(float[] inputEmbeddings, int rows, KvCache cache, Workspace ws) {
+        checkRows(inputEmbeddings, rows, cache);
+        if (ws.rows < rows) {
+            throw new IllegalArgumentException("workspace for " + ws.rows + " rows cannot run " + rows);
+        }
+        float[] x = Arrays.copyOf(inputEmbeddings, rows * config.transformer().hiddenSize());
+        for (GptjBlock block : blocks) {
+            backend.run(block.phase(), () -> {
+                block.forward(x, rows, cache, ws);
+                return null;
+            });
+        }
+        cache.advance(rows);
+        return x;
+    }
+
+    /** ln_f, row-wise, of x [rows, d] into out. */
+    void finalNorm(float[] x, int rows, float[] out) {
+        backend.layerNorm(x, rows, config.transformer().hiddenSize(), lnFWeight, lnFBias, GptjBlock.LAYER_NORM_EPS, out);
+    }
+
+    private float[] logitsOfLastRow(float[] x, int rows) {
+        int d = config.transformer().hiddenSize();
+        float[] last = Arrays.copyOfRange(x, (rows - 1) * d, rows * d);
+        finalNorm(last, 1, last);
+        float[] logits = new float[config.transformer().vocabSize()];
+        lmHead.forward(last, 1, logits);
+        return logits;
+    }
+
+    private void checkRows(float[] inputEmbeddings, int rows, KvCache cache) {
+        TransformerConfig t = config.transformer();
+        if (cache.layers() != t.layers() || cache.width() != t.hiddenSize()) {
+            throw new IllegalArgumentException("the KV cache was made for another model (" + cache.layers() + " layers x "
+                    + cache.width() + ", this one has " + t.layers() + " x " + t.hiddenSize() + ")");
+        }
+        if (rows < 1) {
+            throw new IllegalArgumentException("rows must be >= 1, found " + rows);
+        }
+        cache.checkRoom(rows);
+        if (inputEmbeddings.length < (long) rows * t.hiddenSize()) {
+            throw new IllegalArgumentException("input embeddings hold " + inputEmbeddings.length + " floats, " + rows + " rows of "
+                    + t.hiddenSize() + " need " + (long) rows * t.hiddenSize());
+        }
+    }
+
+    private static void checkShapes(LanguageModelWeights w, MagmaConfig config) {
+        TransformerConfig t = config.transformer();
+        long d = t.hiddenSize();
+        long mlp = t.mlpSize();
+        long bottleneck = d / config.adapter().downsampleFactor();
+        if (w.blocks().size() != t.layers()) {
+            throw new IllegalArgumentException("config '" + config.name() + "' has " + t.layers() + " layers, the weights have "
+                    + w.blocks().size() + " blocks");
+        }
+        requireShape(w.wte(), t.realVocabSize(), d);
+        for (BlockWeights b : w.blocks()) {
+            requireShape(b.ln1Weight(), d);
+            requireShape(b.ln1Bias(), d);
+            for (Tensor p : List.of(b.qProj(), b.kProj(), b.vProj(), b.outProj())) {
+                requireShape(p, d, d);
+            }
+            requireShape(b.fcWeight(), mlp, d);
+            requireShape(b.fcBias(), mlp);
+            requireShape(b.projWeight(), d, mlp);
+            requireShape(b.projBias(), d);
+            requireShape(b.adapterDownWeight(), bottleneck, d);
+            requireShape(b.adapterDownBias(), bottleneck);
+            requireShape(b.adapterUpWeight(), d, bottleneck);
+            requireShape(b.adapterUpBias(), d);
+        }
+        requireShape(w.lnFWeight(), d);
+        requireShape(w.lnFBias(), d);
+        requireShape(w.lmHeadWeight(), t.vocabSize(), d);
+        requireShape(w.lmHeadBias(), t.vocabSize());
+    }
+
+    private static void requireShape(Tensor t, long... shape) {
+        if (t == null) {
+            throw new IllegalArgumentException("missing tensor, expected shape " + Arrays.toString(shape));
+        }
+        if (!t.hasShape(shape) || !t.dtype().isFloatingPoint()) {
+            throw new IllegalArgumentException("tensor " + t.name() + " is " + t.describe() + ", the model needs a float tensor "
+                    + Arrays.toString(shape));
+        }
+    }
+}
