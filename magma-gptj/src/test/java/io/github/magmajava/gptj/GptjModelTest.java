@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.github.magmajava.backend.ReferenceBackend;
 import io.github.magmajava.backend.Split;
+import io.github.magmajava.backend.cpu.CpuBackend;
 import io.github.magmajava.config.MagmaConfig;
 import io.github.magmajava.io.DType;
 import io.github.magmajava.io.Tensor;
@@ -62,6 +63,21 @@ class GptjModelTest {
             float[] step = model.forward(Arrays.copyOfRange(input, (t - 1) * D, t * D), 1, cache);
             float[] prefill = model.forward(input, t, model.newCache(t));
             assertThat(maxAbsDiff(step, prefill)).as("step to %d positions", t).isLessThanOrEqualTo(1e-5);
+        }
+    }
+
+    @Test
+    void cpuBackendAgreesWithTheReferenceOnPrefillAndCachedSteps() {
+        int rows = 8;
+        float[] input = TinyModel.embeddings(rows, D, 9);
+        float[] expected = model.forward(input, rows, model.newCache(rows));
+        try (CpuBackend cpu = CpuBackend.withThreads(2)) {
+            GptjModel fast = GptjModel.load(WEIGHTS, CONFIG, cpu);
+            assertThat(maxAbsDiff(fast.forward(input, rows, fast.newCache(rows)), expected)).isLessThanOrEqualTo(1e-4);
+            KvCache cache = fast.newCache(rows);
+            fast.forward(input, rows - 1, cache);
+            float[] step = fast.forward(Arrays.copyOfRange(input, (rows - 1) * D, rows * D), 1, cache);
+            assertThat(maxAbsDiff(step, expected)).isLessThanOrEqualTo(1e-4);
         }
     }
 
