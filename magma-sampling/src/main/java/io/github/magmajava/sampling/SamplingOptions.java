@@ -5,11 +5,11 @@ package io.github.magmajava.sampling;
  * softmax(logits / {@code temperature}) after a top-k filter ({@code topK} largest logits,
  * 0 = off) and a nucleus filter ({@code topP}, 1 = off); temperature 0 is greedy argmax.
  * {@code seed} seeds the one random generator of a generation (see {@link Sampler#create}).
- *
- * @throws IllegalArgumentException naming the parameter and the value found when one is out of range
+ * See docs/sampling.md for the order of operations.
  */
 public record SamplingOptions(int maxNewTokens, float temperature, int topK, float topP, long seed) {
 
+    /** @throws IllegalArgumentException naming the parameter and the value found when one is out of range */
     public SamplingOptions {
         if (maxNewTokens < 1) {
             throw new IllegalArgumentException("maxNewTokens must be >= 1, found " + maxNewTokens);

@@ -8,11 +8,13 @@ import static io.github.magmajava.sampling.Distributions.referenceKept;
 import static io.github.magmajava.sampling.Distributions.softmax;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.assertj.core.data.Percentage.withPercentage;
 
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -67,7 +69,7 @@ class StochasticSamplerTest {
         float[] logits = Distributions.gaussianLogits(1000, 3, 2f, 0);
         List<Integer> top5 = referenceKept(logits, 1000, 5, 1f);
         int[] counts = histogram(sampler(100f, 5, 1f, 1), logits, 1000, 5000);
-        List<Integer> drawn = java.util.stream.IntStream.range(0, 1000).filter(id -> counts[id] > 0).boxed().toList();
+        List<Integer> drawn = IntStream.range(0, 1000).filter(id -> counts[id] > 0).boxed().toList();
         assertThat(drawn).containsExactlyInAnyOrderElementsOf(top5);
     }
 
@@ -82,7 +84,7 @@ class StochasticSamplerTest {
 
     private static List<Integer> drawnIds(float[] logits, float topP) {
         int[] counts = histogram(sampler(50f, 0, topP, 5), logits, 4, 4000);
-        return java.util.stream.IntStream.range(0, 4).filter(id -> counts[id] > 0).boxed().toList();
+        return IntStream.range(0, 4).filter(id -> counts[id] > 0).boxed().toList();
     }
 
     @Test
@@ -279,8 +281,8 @@ class StochasticSamplerTest {
     @Test
     void chiSquareQuantileMatchesTheTables() {
         // published 0.999 quantiles: df 3 -> 16.27, df 10 -> 29.59, df 50 -> 86.66
-        assertThat(critical999(3)).isCloseTo(16.27, org.assertj.core.data.Percentage.withPercentage(2));
-        assertThat(critical999(10)).isCloseTo(29.59, org.assertj.core.data.Percentage.withPercentage(2));
-        assertThat(critical999(50)).isCloseTo(86.66, org.assertj.core.data.Percentage.withPercentage(2));
+        assertThat(critical999(3)).isCloseTo(16.27, withPercentage(2));
+        assertThat(critical999(10)).isCloseTo(29.59, withPercentage(2));
+        assertThat(critical999(50)).isCloseTo(86.66, withPercentage(2));
     }
 }
