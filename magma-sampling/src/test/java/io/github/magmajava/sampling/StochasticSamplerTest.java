@@ -109,7 +109,7 @@ class StochasticSamplerTest {
 
     /**
      * The ids drawn for fixed rows and seeds, as computed by the independent Python reference
-     * src/test/python/golden_sequences.py (SplitMix64 and the documented pipeline with a full sort).
+     * tools/fixtures/sampling_golden_sequences.py (SplitMix64 and the documented pipeline with a full sort).
      * They may change only if SplittableRandom, StrictMath or the documented pipeline does, which
      * would break the reproducibility promise.
      */
@@ -135,7 +135,7 @@ class StochasticSamplerTest {
     // flat row, T=1.0, topK=0, topP=1.0, seed=-1: 50258 ids kept
     private static final int[] GOLDEN_FLAT_NO_FILTER = {44904, 45825, 11217, 21577, 35452, 41366, 47374, 12872, 38560, 606, 721, 40410};
 
-    /** The rows of golden_sequences.py: uniform in [-3, 3) (flat) or 20 u^8 - 3 (peaked), u from SplitMix64. */
+    /** The rows of tools/fixtures/sampling_golden_sequences.py: uniform in [-3, 3) (flat) or 20 u^8 - 3 (peaked), u from SplitMix64. */
     private static float[] testRow(long seed, boolean peaked) {
         SplittableRandom random = new SplittableRandom(seed);
         float[] logits = new float[50400];
