@@ -1,0 +1,78 @@
+package io.github.magmajava.backend.cpu;
+
+import jdk.incubator.vector.FloatVector;
+
+/** Rotary embedding and causal attention of one (query row, head) pair at a time. */
+final class Attention {
+    private Attention() {
+    }
+
+    /**
+     * GPT-J's rotate_every_two on the first rotaryDim dims of each head. Angles are computed in
+     * float like torch ({@code position * inv_freq} in fp32, then sin/cos).
+     */
+    static void rope(float[] x, int rows, int heads, int headDim, int rotaryDim, double base, int startPos) {
+        int pairs = rotaryDim / 2;
+        float[] invFreq = new float[pairs];
+        for (int i = 0; i < pairs; i++) {
+            invFreq[i] = (float) (1.0 / Math.pow(base, (2.0 * i) / rotaryDim));
+        }
+        float[] cos = new float[pairs];
+        float[] sin = new float[pairs];
+        for (int r = 0; r < rows; r++) {
+            float pos = startPos + r;
+            for (int i = 0; i < pairs; i++) {
+                float angle = pos * invFreq[i];
+                cos[i] = (float) Math.cos(angle);
+                sin[i] = (float) Math.sin(angle);
+            }
+            for (int h = 0; h < heads; h++) {
+                int off = (r * heads + h) * headDim;
+                for (int i = 0; i < pairs; i++) {
+                    float a = x[off + 2 * i];
+                    float b = x[off + 2 * i + 1];
+                    x[off + 2 * i] = a * cos[i] - b * sin[i];
+                    x[off + 2 * i + 1] = b * cos[i] + a * sin[i];
+                }
+            }
+        }
+    }
+
+    /** Output of query row {@code r} (position startPos + r), head {@code h}. */
+    static void head(float[] q, float[] keys, float[] values, int r, int startPos, int h, int heads, int headDim, float[] out) {
+        int d = heads * headDim;
+        int visible = startPos + r + 1;
+        int qBase = r * d + h * headDim;
+        float scale = (float) (1 / Math.sqrt(headDim));
+        float[] scores = new float[visible];
+        float max = Float.NEGATIVE_INFINITY;
+        for (int p = 0; p < visible; p++) {
+            float s = Gemm.dot(q, qBase, keys, p * d + h * headDim, headDim) * scale;
+            scores[p] = s;
+            max = Math.max(max, s);
+        }
+        float total = 0;
+        for (int p = 0; p < visible; p++) {
+            float e = (float) Math.exp(scores[p] - max);
+            scores[p] = e;
+            total += e;
+        }
+        float norm = 1 / total;
+        int lanes = HalfFloats.LANES;
+        int dv = headDim - headDim % lanes;
+        for (int i = 0; i < dv; i += lanes) {
+            FloatVector acc = FloatVector.zero(HalfFloats.F);
+            for (int p = 0; p < visible; p++) {
+                acc = FloatVector.fromArray(HalfFloats.F, values, p * d + h * headDim + i).fma(FloatVector.broadcast(HalfFloats.F, scores[p]), acc);
+            }
+            acc.mul(norm).intoArray(out, qBase + i);
+        }
+        for (int i = dv; i < headDim; i++) {
+            float acc = 0;
+            for (int p = 0; p < visible; p++) {
+                acc += scores[p] * values[p * d + h * headDim + i];
+            }
+            out[qBase + i] = acc * norm;
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package io.github.magmajava.backend.cpu;
+
+import io.github.magmajava.backend.Backend;
+import io.github.magmajava.backend.Conv2d;
+import io.github.magmajava.backend.Linear;
+import io.github.magmajava.backend.Split;
+import io.github.magmajava.io.Tensor;
+import java.util.concurrent.ForkJoinPool;
+import java.util.stream.IntStream;
+
+/**
+ * The default backend: pure Java on the JDK's Vector API, weights kept as mapped (fp16 widened
+ * in registers or per panel), work split over a private fork-join pool. Closing it stops the pool.
+ */
+public final class CpuBackend implements Backend {
+    private final ForkJoinPool pool;
+
+    private CpuBackend(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be >= 1, found " + threads);
+        }
+        this.pool = new ForkJoinPool(threads);
+    }
+
+    /** One worker per available processor. */
+    public static CpuBackend create() {
+        return new CpuBackend(Runtime.getRuntime().availableProcessors());
+    }
+
+    public static CpuBackend withThreads(int threads) {
+        return new CpuBackend(threads);
+    }
+
+    public int threads() {
+        return pool.getParallelism();
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public Linear linear(Tensor weight, Tensor bias, Split split) {
+        if (weight.rank() != 2) {
+            throw new IllegalArgumentException("linear weight " + weight.name() + " must be [out, in], found " + weight.describe());
+        }
+        WeightMatrix w = WeightMatrix.of(weight);
+        float[] b = bias == null ? null : bias.toFloatArray();
+        if (b != null && b.length != w.rows) {
+            throw new IllegalArgumentException("linear bias " + bias.name() + " must have " + w.rows + " values, found " + b.length);
+        }
+        return new Linear() {
+            @Override
+            public int inFeatures() {
+                return w.cols;
+            }
+
+            @Override
+            public int outFeatures() {
+                return w.rows;
+            }
+
+            @Override
+            public void forward(float[] x, int rows, float[] y) {
+                Gemm.multiply(x, rows, w.cols, w, b, y, pool);
+            }
+        };
+    }
+
+    @Override
+    public Conv2d conv2d(float[] weight, float[] bias, int inChannels, int outChannels, int kernel, int stride, int padding) {
+        return new Im2colConv(weight, bias, inChannels, outChannels, kernel, stride, padding, pool);
+    }
+
+    @Override
+    public void embedding(Tensor table, int[] ids, float[] out) {
+        WeightMatrix t = WeightMatrix.of(table);
+        for (int r = 0; r < ids.length; r++) {
+            if (ids[r] < 0 || ids[r] >= t.rows) {
+                throw new IllegalArgumentException("token id " + ids[r] + " has no row in " + table.name() + " (" + t.rows + " rows)");
+            }
+            t.widenRow(ids[r], out, r * t.cols);
+        }
+    }
+
+    @Override
+    public void layerNorm(float[] x, int rows, int dim, float[] gamma, float[] beta, float eps, float[] out) {
+        Elementwise.layerNorm(x, rows, dim, gamma, beta, eps, out);
+    }
+
+    @Override
+    public void gelu(float[] x, int n) {
+        Elementwise.gelu(x, n);
+    }
+
+    @Override
+    public void relu(float[] x, int n) {
+        Elementwise.relu(x, n);
+    }
+
+    @Override
+    public void add(float[] x, float[] y, int n) {
+        Elementwise.add(x, y, n);
+    }
+
+    @Override
+    public void avgPool2d(float[] x, int channels, int h, int w, int k, float[] out) {
+        Elementwise.avgPool2d(x, channels, h, w, k, out);
+    }
+
+    @Override
+    public void rope(float[] x, int rows, int heads, int headDim, int rotaryDim, double base, int startPos) {
+        Attention.rope(x, rows, heads, headDim, rotaryDim, base, startPos);
+    }
+
+    @Override
+    public void attention(float[] q, float[] keys, float[] values, int rows, int startPos, int heads, int headDim, float[] out) {
+        int tasks = rows * heads;
+        if (tasks == 1 || pool.getParallelism() == 1) {
+            for (int t = 0; t < tasks; t++) {
+                Attention.head(q, keys, values, t / heads, startPos, t % heads, heads, headDim, out);
+            }
+        } else {
+            pool.submit(() -> IntStream.range(0, tasks).parallel().forEach(
+                    t -> Attention.head(q, keys, values, t / heads, startPos, t % heads, heads, headDim, out))).join();
+        }
+    }
+
+    @Override
+    public void close() {
+        pool.shutdown();
+    }
+}

@@ -1,0 +1,192 @@
+package io.github.magmajava.backend.cpu;
+
+import java.util.concurrent.ForkJoinPool;
+import java.util.stream.IntStream;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * {@code C[m, n] = A[m, k] B[n, k]^T (+ bias[n])}: both operands have the reduction dimension
+ * contiguous, which is how Linear weights ([out, in]) and im2col patches are stored. Few rows
+ * (decoding) stream B once, widening it in registers: memory-bound. Many rows (prefill,
+ * convolutions) widen a block of B into a per-thread fp32 panel and reuse it for every row:
+ * compute-bound, 4 x 4 register tiles of 16-lane FMAs.
+ */
+final class Gemm {
+    private static final int LANES = HalfFloats.LANES;
+    /** Rows up to which B is streamed instead of widened into a panel. */
+    private static final int STREAM_ROWS = 4;
+    /** Output columns per task and per widened panel. */
+    private static final int BLOCK_N = 16;
+    /** Rows per task when many rows are multiplied. */
+    private static final int BLOCK_M = 128;
+
+    private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[0]);
+
+    private Gemm() {
+    }
+
+    static void multiply(float[] a, int m, int k, WeightMatrix b, float[] bias, float[] c, ForkJoinPool pool) {
+        int n = b.rows;
+        if (b.cols != k) {
+            throw new IllegalArgumentException("inner dimensions differ: A has " + k + " columns, B has " + b.cols);
+        }
+        if (a.length < (long) m * k || c.length < (long) m * n) {
+            throw new IllegalArgumentException("buffers too small for [" + m + ", " + k + "] x [" + n + ", " + k + "]^T");
+        }
+        int nBlocks = (n + BLOCK_N - 1) / BLOCK_N;
+        if (m <= STREAM_ROWS) {
+            // Enough tasks to balance, few enough to keep each one streaming long runs of B.
+            int tasks = Math.min(nBlocks, pool.getParallelism() * 8);
+            run(pool, tasks, t -> {
+                for (int blk = t; blk < nBlocks; blk += tasks) {
+                    int n0 = blk * BLOCK_N;
+                    streamBlock(a, m, k, b, bias, c, n0, Math.min(n, n0 + BLOCK_N));
+                }
+            });
+        } else {
+            int mBlocks = (m + BLOCK_M - 1) / BLOCK_M;
+            run(pool, mBlocks * nBlocks, task -> {
+                int n0 = (task % nBlocks) * BLOCK_N;
+                int m0 = (task / nBlocks) * BLOCK_M;
+                panelBlock(a, k, b, bias, c, m0, Math.min(m, m0 + BLOCK_M), n0, Math.min(n, n0 + BLOCK_N));
+            });
+        }
+    }
+
+    private static void run(ForkJoinPool pool, int tasks, java.util.function.IntConsumer body) {
+        if (tasks == 1 || pool.getParallelism() == 1) {
+            for (int t = 0; t < tasks; t++) {
+                body.accept(t);
+            }
+        } else {
+            pool.submit(() -> IntStream.range(0, tasks).parallel().forEach(body)).join();
+        }
+    }
+
+    /** Rows 0..m-1 (m <= 4) against B rows n0..n1-1, B widened in registers. */
+    private static void streamBlock(float[] a, int m, int k, WeightMatrix b, float[] bias, float[] c, int n0, int n1) {
+        int kv = k - k % LANES;
+        for (int o = n0; o < n1; o++) {
+            FloatVector acc0 = FloatVector.zero(HalfFloats.F);
+            FloatVector acc1 = acc0;
+            FloatVector acc2 = acc0;
+            FloatVector acc3 = acc0;
+            for (int i = 0; i < kv; i += LANES) {
+                FloatVector w = b.vector(o, i);
+                acc0 = FloatVector.fromArray(HalfFloats.F, a, i).fma(w, acc0);
+                if (m > 1) {
+                    acc1 = FloatVector.fromArray(HalfFloats.F, a, k + i).fma(w, acc1);
+                }
+                if (m > 2) {
+                    acc2 = FloatVector.fromArray(HalfFloats.F, a, 2 * k + i).fma(w, acc2);
+                }
+                if (m > 3) {
+                    acc3 = FloatVector.fromArray(HalfFloats.F, a, 3 * k + i).fma(w, acc3);
+                }
+            }
+            FloatVector[] accs = {acc0, acc1, acc2, acc3};
+            float bo = bias == null ? 0f : bias[o];
+            for (int r = 0; r < m; r++) {
+                float sum = accs[r].reduceLanes(VectorOperators.ADD);
+                for (int i = kv; i < k; i++) {
+                    sum += a[r * k + i] * b.get(o, i);
+                }
+                c[r * b.rows + o] = sum + bo;
+            }
+        }
+    }
+
+    /** Rows m0..m1-1 against B rows n0..n1-1, B widened once into a panel. */
+    private static void panelBlock(float[] a, int k, WeightMatrix b, float[] bias, float[] c, int m0, int m1, int n0, int n1) {
+        int width = n1 - n0;
+        float[] panel = b.heapArray();
+        int panelBase = n0 * k;
+        if (panel == null) {
+            panel = PANEL.get();
+            if (panel.length < width * k) {
+                panel = new float[BLOCK_N * k];
+                PANEL.set(panel);
+            }
+            for (int j = 0; j < width; j++) {
+                b.widenRow(n0 + j, panel, j * k);
+            }
+            panelBase = 0;
+        }
+        int n = b.rows;
+        int r = m0;
+        for (; r + 4 <= m1; r += 4) {
+            int j = 0;
+            for (; j + 4 <= width; j += 4) {
+                tile4x4(a, r * k, panel, panelBase + j * k, k, c, r, n0 + j, n, bias);
+            }
+            for (; j < width; j++) {
+                for (int rr = r; rr < r + 4; rr++) {
+                    c[rr * n + n0 + j] = dot(a, rr * k, panel, panelBase + j * k, k) + (bias == null ? 0 : bias[n0 + j]);
+                }
+            }
+        }
+        for (; r < m1; r++) {
+            for (int j = 0; j < width; j++) {
+                c[r * n + n0 + j] = dot(a, r * k, panel, panelBase + j * k, k) + (bias == null ? 0 : bias[n0 + j]);
+            }
+        }
+    }
+
+    private static void tile4x4(float[] a, int aBase, float[] p, int pBase, int k, float[] c, int row, int col, int n, float[] bias) {
+        FloatVector c00 = FloatVector.zero(HalfFloats.F), c01 = c00, c02 = c00, c03 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        int kv = k - k % LANES;
+        for (int i = 0; i < kv; i += LANES) {
+            FloatVector b0 = FloatVector.fromArray(HalfFloats.F, p, pBase + i);
+            FloatVector b1 = FloatVector.fromArray(HalfFloats.F, p, pBase + k + i);
+            FloatVector b2 = FloatVector.fromArray(HalfFloats.F, p, pBase + 2 * k + i);
+            FloatVector b3 = FloatVector.fromArray(HalfFloats.F, p, pBase + 3 * k + i);
+            FloatVector a0 = FloatVector.fromArray(HalfFloats.F, a, aBase + i);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            c02 = a0.fma(b2, c02);
+            c03 = a0.fma(b3, c03);
+            FloatVector a1 = FloatVector.fromArray(HalfFloats.F, a, aBase + k + i);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            c12 = a1.fma(b2, c12);
+            c13 = a1.fma(b3, c13);
+            FloatVector a2 = FloatVector.fromArray(HalfFloats.F, a, aBase + 2 * k + i);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            c22 = a2.fma(b2, c22);
+            c23 = a2.fma(b3, c23);
+            FloatVector a3 = FloatVector.fromArray(HalfFloats.F, a, aBase + 3 * k + i);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            c32 = a3.fma(b2, c32);
+            c33 = a3.fma(b3, c33);
+        }
+        FloatVector[] acc = {c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33};
+        for (int rr = 0; rr < 4; rr++) {
+            for (int jj = 0; jj < 4; jj++) {
+                float sum = acc[rr * 4 + jj].reduceLanes(VectorOperators.ADD);
+                for (int i = kv; i < k; i++) {
+                    sum += a[aBase + rr * k + i] * p[pBase + jj * k + i];
+                }
+                c[(row + rr) * n + col + jj] = sum + (bias == null ? 0 : bias[col + jj]);
+            }
+        }
+    }
+
+    static float dot(float[] x, int xBase, float[] y, int yBase, int k) {
+        FloatVector acc = FloatVector.zero(HalfFloats.F);
+        int i = 0;
+        for (int bound = k - LANES; i <= bound; i += LANES) {
+            acc = FloatVector.fromArray(HalfFloats.F, x, xBase + i).fma(FloatVector.fromArray(HalfFloats.F, y, yBase + i), acc);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < k; i++) {
+            sum += x[xBase + i] * y[yBase + i];
+        }
+        return sum;
+    }
+}

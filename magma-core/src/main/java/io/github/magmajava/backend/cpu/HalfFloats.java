@@ -1,0 +1,52 @@
+package io.github.magmajava.backend.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Widening of IEEE float16 and bfloat16 to float32, sixteen lanes at a time, with bit operations
+ * (the Vector API has no half-precision conversion). float16: the 15 magnitude bits shifted into a
+ * float's exponent and mantissa and scaled by 2^112 give normals and subnormals exactly; an
+ * all-ones exponent (inf, NaN) is patched to float's all-ones exponent.
+ */
+final class HalfFloats {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
+    static final VectorSpecies<Short> S = ShortVector.SPECIES_256;
+    static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
+    static final int LANES = F.length();
+
+    private static final float TWO_POW_112 = 0x1p112f;
+
+    private HalfFloats() {
+    }
+
+    /** Sixteen float16 values at byte offset {@code offset} of a little-endian segment. */
+    static FloatVector float16(MemorySegment segment, long offset) {
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, segment, offset, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.S2I, I, 0);
+        IntVector magnitude = h.and(0x7fff);
+        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+        FloatVector value = magnitude.lanewise(VectorOperators.LSHL, 13)
+                .reinterpretAsFloats().mul(TWO_POW_112);
+        VectorMask<Integer> special = magnitude.compare(VectorOperators.GE, 0x7c00);
+        IntVector bits = value.reinterpretAsInts();
+        if (special.anyTrue()) {
+            IntVector infNan = magnitude.lanewise(VectorOperators.LSHL, 13).or(0x7f800000);
+            bits = bits.blend(infNan, special);
+        }
+        return bits.or(sign).reinterpretAsFloats();
+    }
+
+    /** Sixteen bfloat16 values at byte offset {@code offset} of a little-endian segment. */
+    static FloatVector bfloat16(MemorySegment segment, long offset) {
+        return ((IntVector) ShortVector.fromMemorySegment(S, segment, offset, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.S2I, I, 0))
+                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+}

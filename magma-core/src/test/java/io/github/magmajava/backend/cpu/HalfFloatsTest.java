@@ -1,0 +1,49 @@
+package io.github.magmajava.backend.cpu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import org.junit.jupiter.api.Test;
+
+class HalfFloatsTest {
+    private static final ValueLayout.OfShort LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** Every one of the 65536 bit patterns, in 16-lane chunks, against the JDK's scalar conversion. */
+    @Test
+    void float16WideningIsExactForEveryBitPattern() {
+        MemorySegment all = MemorySegment.ofArray(new byte[65536 * 2]);
+        for (int i = 0; i < 65536; i++) {
+            all.setAtIndex(LE, i, (short) i);
+        }
+        float[] lanes = new float[HalfFloats.LANES];
+        for (int i = 0; i < 65536; i += HalfFloats.LANES) {
+            HalfFloats.float16(all, i * 2L).intoArray(lanes, 0);
+            for (int j = 0; j < lanes.length; j++) {
+                float expected = Float.float16ToFloat((short) (i + j));
+                if (Float.isNaN(expected)) {
+                    assertThat(lanes[j]).as("bits %04x", i + j).isNaN();
+                } else {
+                    assertThat(Float.floatToRawIntBits(lanes[j])).as("bits %04x", i + j)
+                            .isEqualTo(Float.floatToRawIntBits(expected));
+                }
+            }
+        }
+    }
+
+    @Test
+    void bfloat16WideningIsTheHighHalfOfAFloat() {
+        MemorySegment all = MemorySegment.ofArray(new byte[65536 * 2]);
+        for (int i = 0; i < 65536; i++) {
+            all.setAtIndex(LE, i, (short) i);
+        }
+        float[] lanes = new float[HalfFloats.LANES];
+        for (int i = 0; i < 65536; i += HalfFloats.LANES) {
+            HalfFloats.bfloat16(all, i * 2L).intoArray(lanes, 0);
+            for (int j = 0; j < lanes.length; j++) {
+                assertThat(Float.floatToRawIntBits(lanes[j])).isEqualTo((i + j) << 16);
+            }
+        }
+    }
+}
