@@ -28,6 +28,7 @@ public final class Gpt2Tokenizer {
     private static final String END_OF_TEXT_STRING = "<|endoftext|>";
     private static final String IMAGE_STRING = "<|image|>";
     private static final int VOCABULARY_SIZE = 50258;
+    private static final byte[] NO_BYTES = new byte[0];
 
     private final Encoding bpe;
     /** The UTF-8 bytes of every ordinary token, indexed by id. */
@@ -38,7 +39,7 @@ public final class Gpt2Tokenizer {
         this.tokenBytes = tokenBytes;
     }
 
-    /** Loads GPT-2's vocabulary from jtokkit's bundled {@code r50k_base} ranks (a fraction of a second). */
+    /** Loads GPT-2's vocabulary from jtokkit's bundled {@code r50k_base} ranks (under a second). */
     public static Gpt2Tokenizer load() {
         Encoding bpe = Encodings.newLazyEncodingRegistry().getEncoding(EncodingType.R50K_BASE);
         byte[][] tokenBytes = new byte[END_OF_TEXT][];
@@ -135,7 +136,7 @@ public final class Gpt2Tokenizer {
             return tokenBytes[id];
         }
         if (id == END_OF_TEXT || id == IMAGE) {
-            return new byte[0];
+            return NO_BYTES;
         }
         String where = position >= 0 ? "ids[" + position + "] = " + id : "token id " + id;
         throw new IllegalArgumentException(where + " is outside the GPT-2 + <|image|> vocabulary [0, "
