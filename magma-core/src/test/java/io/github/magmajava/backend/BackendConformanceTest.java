@@ -160,6 +160,34 @@ class BackendConformanceTest {
                 .hasMessageContaining("token id 10").hasMessageContaining("wte");
     }
 
+    /** Reproducible sampling needs bit-identical logits whether the kernels run interpreted or compiled. */
+    @ParameterizedTest(autoCloseArguments = false)
+    @MethodSource("fast")
+    void resultsAreBitIdenticalBeforeAndAfterWarmUp(Backend backend) {
+        SplittableRandom rnd = new SplittableRandom(11);
+        Tensor w = tensor("w", DType.FLOAT16, rnd, 40, 72);
+        Linear linear = backend.linear(w, null, Split.REPLICATED);
+        float[] x = random(rnd, 6 * 72), g = scaled(random(rnd, 64), 3);
+        float[] coldLinear = new float[6 * 40], coldNorm = new float[64], coldGelu = g.clone();
+        linear.forward(x, 6, coldLinear);
+        backend.layerNorm(x, 1, 64, g, g, 1e-5f, coldNorm);
+        backend.gelu(coldGelu, 64);
+        for (int i = 0; i < 3000; i++) {
+            float[] y = new float[6 * 40], n = new float[64], e = g.clone();
+            linear.forward(x, 6, y);
+            linear.forward(x, 1, y);
+            backend.layerNorm(x, 1, 64, g, g, 1e-5f, n);
+            backend.gelu(e, 64);
+        }
+        float[] warmLinear = new float[6 * 40], warmNorm = new float[64], warmGelu = g.clone();
+        linear.forward(x, 6, warmLinear);
+        backend.layerNorm(x, 1, 64, g, g, 1e-5f, warmNorm);
+        backend.gelu(warmGelu, 64);
+        assertThat(warmLinear).containsExactly(coldLinear);
+        assertThat(warmNorm).containsExactly(coldNorm);
+        assertThat(warmGelu).containsExactly(coldGelu);
+    }
+
     private static void assertClose(float[] actual, float[] expected) {
         float scale = 1e-6f;
         for (float v : expected) {

@@ -1,7 +1,6 @@
 package io.github.magmajava.backend.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /** Row-wise and element-wise kernels; cheap next to the GEMMs, vectorized where it is free. */
 final class Elementwise {
@@ -23,7 +22,7 @@ final class Elementwise {
                 FloatVector d = FloatVector.fromArray(HalfFloats.F, x, base + i).sub(m);
                 acc = d.fma(d, acc);
             }
-            float var = acc.reduceLanes(VectorOperators.ADD);
+            float var = HalfFloats.sum(acc);
             for (; i < dim; i++) {
                 float d = x[base + i] - mean;
                 var += d * d;
@@ -41,22 +40,20 @@ final class Elementwise {
         for (int bound = n - LANES; i <= bound; i += LANES) {
             acc = acc.add(FloatVector.fromArray(HalfFloats.F, x, base + i));
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = HalfFloats.sum(acc);
         for (; i < n; i++) {
             s += x[base + i];
         }
         return s;
     }
 
-    /** {@code gelu_new}: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+    /**
+     * {@code gelu_new}: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). Scalar on purpose: the
+     * Vector API's TANH may use a different approximation once compiled than in the interpreter,
+     * and results must not depend on warm-up; {@link Math#tanh} is the same in both.
+     */
     static void gelu(float[] x, int n) {
-        int i = 0;
-        for (int bound = n - LANES; i <= bound; i += LANES) {
-            FloatVector v = FloatVector.fromArray(HalfFloats.F, x, i);
-            FloatVector inner = v.mul(v).mul(v).mul(0.044715f).add(v).mul(SQRT_2_OVER_PI);
-            v.mul(0.5f).mul(inner.lanewise(VectorOperators.TANH).add(1f)).intoArray(x, i);
-        }
-        for (; i < n; i++) {
+        for (int i = 0; i < n; i++) {
             float v = x[i];
             x[i] = 0.5f * v * (1f + (float) Math.tanh(SQRT_2_OVER_PI * (v + 0.044715f * v * v * v)));
         }

@@ -3,7 +3,6 @@ package io.github.magmajava.backend.cpu;
 import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * {@code C[m, n] = A[m, k] B[n, k]^T (+ bias[n])}: both operands have the reduction dimension
@@ -88,7 +87,7 @@ final class Gemm {
             FloatVector[] accs = {acc0, acc1, acc2, acc3};
             float bo = bias == null ? 0f : bias[o];
             for (int r = 0; r < m; r++) {
-                float sum = accs[r].reduceLanes(VectorOperators.ADD);
+                float sum = HalfFloats.sum(accs[r]);
                 for (int i = kv; i < k; i++) {
                     sum += a[r * k + i] * b.get(o, i);
                 }
@@ -168,7 +167,7 @@ final class Gemm {
         FloatVector[] acc = {c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33};
         for (int rr = 0; rr < 4; rr++) {
             for (int jj = 0; jj < 4; jj++) {
-                float sum = acc[rr * 4 + jj].reduceLanes(VectorOperators.ADD);
+                float sum = HalfFloats.sum(acc[rr * 4 + jj]);
                 for (int i = kv; i < k; i++) {
                     sum += a[aBase + rr * k + i] * p[pBase + jj * k + i];
                 }
@@ -183,7 +182,7 @@ final class Gemm {
         for (int bound = k - LANES; i <= bound; i += LANES) {
             acc = FloatVector.fromArray(HalfFloats.F, x, xBase + i).fma(FloatVector.fromArray(HalfFloats.F, y, yBase + i), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = HalfFloats.sum(acc);
         for (; i < k; i++) {
             sum += x[xBase + i] * y[yBase + i];
         }

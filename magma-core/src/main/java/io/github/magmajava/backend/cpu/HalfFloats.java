@@ -43,6 +43,20 @@ final class HalfFloats {
         return bits.or(sign).reinterpretAsFloats();
     }
 
+    /**
+     * The sum of a vector's lanes in a fixed order. {@code reduceLanes(ADD)} on floats leaves the
+     * order open, and the JIT's intrinsic and the interpreter's fallback do differ in the last
+     * bits: that would make results (and sampled tokens) depend on warm-up.
+     */
+    static float sum(FloatVector v) {
+        float[] lanes = v.toArray();
+        float s = 0;
+        for (float lane : lanes) {
+            s += lane;
+        }
+        return s;
+    }
+
     /** Sixteen bfloat16 values at byte offset {@code offset} of a little-endian segment. */
     static FloatVector bfloat16(MemorySegment segment, long offset) {
         return ((IntVector) ShortVector.fromMemorySegment(S, segment, offset, ByteOrder.LITTLE_ENDIAN)
