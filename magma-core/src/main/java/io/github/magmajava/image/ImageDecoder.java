@@ -8,6 +8,7 @@ import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
@@ -37,7 +38,9 @@ final class ImageDecoder {
         ImageReader reader = readerFor(format, source);
         List<String> warnings = new ArrayList<>();
         try {
-            reader.setInput(in, false, false);
+            // Pillow loads a PNG whose chunks after the pixel data are cut off; ImageIO does too when it
+            // skips the metadata it does not need (it still reads every chunk of palette PNGs).
+            reader.setInput(in, false, format == Format.PNG);
             reader.addIIOReadWarningListener((r, warning) -> warnings.add(warning));
             return switch (format) {
                 case PNG -> png(reader, source, pixelLimit);
@@ -48,13 +51,23 @@ final class ImageDecoder {
         } catch (ImageLoadException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
-            throw new ImageLoadException(source, "truncated or corrupt " + format + " image: " + e.getMessage(), e);
+            throw new ImageLoadException(source, "truncated or corrupt " + format + " image: " + describe(e), e);
         } catch (OutOfMemoryError e) {
             throw new ImageLoadException(source, "not enough memory to decode this " + format
                     + " image (raise -Xmx or lower the pixel limit)", e);
         } finally {
             reader.dispose();
         }
+    }
+
+    /** The exception's message with its causes', e.g. "Error reading PNG image data (Unexpected end of ZLIB input stream)". */
+    private static String describe(Throwable e) {
+        StringBuilder text = new StringBuilder(e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
+        Throwable c = e.getCause();
+        for (int depth = 0; c != null && depth < 4; c = c.getCause(), depth++) {
+            text.append(" (").append(c.getMessage() != null ? c.getMessage() : c.getClass().getSimpleName()).append(')');
+        }
+        return text.toString();
     }
 
     private static Format sniff(ImageInputStream in, String source) throws ImageLoadException {
@@ -130,11 +143,11 @@ final class ImageDecoder {
         int width = reader.getWidth(0);
         int height = reader.getHeight(0);
         checkSize(source, width, height, pixelLimit);
-        Node ihdr = child(tree(reader.getImageMetadata(0), "javax_imageio_png_1.0"), "IHDR");
+        Node root = tree(reader.getImageMetadata(0), "javax_imageio_png_1.0");
+        Node ihdr = child(root, "IHDR");
         int bitDepth = Integer.parseInt(attribute(ihdr, "bitDepth"));
         String colorType = attribute(ihdr, "colorType");
-        Node plte = colorType.equals("Palette")
-                ? child(tree(reader.getImageMetadata(0), "javax_imageio_png_1.0"), "PLTE") : null;
+        Node plte = child(root, "PLTE");
         Raster raster = reader.read(0).getRaster();
         // Pillow's PngImagePlugin modes: 16-bit samples keep their high byte (";16B" unpackers),
         // 16-bit grey becomes "I", 16-bit grey+alpha becomes RGBA. A tRNS colour does not change the
@@ -285,7 +298,7 @@ final class ImageDecoder {
             canvas = frame;
         } else {
             canvas = new byte[width * height];
-            java.util.Arrays.fill(canvas, (byte) fill);
+            Arrays.fill(canvas, (byte) fill);
             for (int y = 0; y < frameHeight; y++) {
                 System.arraycopy(frame, y * frameWidth, canvas, (top + y) * width + left, frameWidth);
             }
@@ -320,8 +333,10 @@ final class ImageDecoder {
         BufferedImage decoded = reader.read(0);
         Raster raster = decoded.getRaster();
         ColorModel model = decoded.getColorModel();
-        if (bits <= 8 && model instanceof IndexColorModel palette) {
-            return bmpIndexed(palette, width, height, raster);
+        if (bits <= 8) {
+            // The JDK opens a palette that is the identity grey ramp as plain greyscale, Pillow as "L".
+            return model instanceof IndexColorModel palette ? bmpIndexed(palette, width, height, raster)
+                    : PillowImage.of8bit(PillowMode.L, width, height, samples(raster, new int[] {0}, 0, 1));
         }
         boolean eightBit = true;
         for (int size : raster.getSampleModel().getSampleSize()) {

@@ -36,7 +36,6 @@ class PillowParityTest {
         assertThat(actual.height()).isEqualTo(c.size());
         int tolerance = c.isJpeg() ? JPEG_TOLERANCE : 0;
         int diff = ImageFixtures.maxAbsDiff(actual.toByteArray(), expected);
-        System.out.println("max diff " + diff + " " + c);
         assertThat(diff).as("max |diff| of %s", c).isLessThanOrEqualTo(tolerance);
     }
 
