@@ -1,0 +1,94 @@
+package io.github.magmajava.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.magmajava.config.MagmaConfig;
+import io.github.magmajava.io.Tensor;
+import io.github.magmajava.io.TensorFile;
+import io.github.magmajava.io.TensorFiles;
+import io.github.magmajava.weights.MagmaWeights;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "inspect", mixinStandardHelpOptions = true,
+        description = "List every tensor of a checkpoint's state dict (torch.save zip or safetensors): name, dtype, shape.")
+final class InspectCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "CHECKPOINT", description = "A torch.save (.pt) or .safetensors file.")
+    Path checkpoint;
+
+    @Option(names = "--json", description = "Print a JSON array of {\"name\", \"dtype\", \"shape\"}.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        try (TensorFile file = TensorFiles.open(checkpoint)) {
+            Map<String, Tensor> tensors = file.tensors();
+            if (json) {
+                ObjectMapper mapper = new ObjectMapper();
+                ArrayNode array = mapper.createArrayNode();
+                for (Tensor t : tensors.values()) {
+                    ObjectNode node = array.addObject();
+                    node.put("name", t.name());
+                    node.put("dtype", t.dtype().torchName());
+                    ArrayNode shape = node.putArray("shape");
+                    Arrays.stream(t.shape()).forEach(shape::add);
+                }
+                out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(array));
+                return 0;
+            }
+            int width = tensors.keySet().stream().mapToInt(String::length).max().orElse(4);
+            out.printf("%-" + width + "s  %-8s  %s%n", "name", "dtype", "shape");
+            for (Tensor t : tensors.values()) {
+                out.printf("%-" + width + "s  %-8s  %s%n", t.name(), t.dtype().torchName(), Arrays.toString(t.shape()));
+            }
+            Optional<MagmaConfig> preset = MagmaWeights.detectPreset(tensors);
+            out.println();
+            out.printf("%d tensors, %s of tensor data (shared storages counted once)%n", tensors.size(), humanBytes(distinctBytes(tensors)));
+            out.println("config: " + preset.map(c -> c.name() + " (shapes match the preset; magma_v1_500 has the same shapes)")
+                    .orElse("no preset matches these shapes; pass --model-config FILE.json to generate"));
+        }
+        return 0;
+    }
+
+    /** Aliases (e.g. word_embedding.weight) are views of the same bytes: count each region once. */
+    private static long distinctBytes(Map<String, Tensor> tensors) {
+        Set<String> seen = new HashSet<>();
+        long total = 0;
+        for (Tensor t : tensors.values()) {
+            if (seen.add(t.data().address() + ":" + t.data().byteSize())) {
+                total += t.data().byteSize();
+            }
+        }
+        return total;
+    }
+
+    static String humanBytes(long bytes) {
+        if (bytes < 1024) {
+            return bytes + " B";
+        }
+        String[] units = {"KiB", "MiB", "GiB", "TiB"};
+        double v = bytes;
+        int u = -1;
+        while (v >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return String.format("%.2f %s", v, units[u]);
+    }
+}

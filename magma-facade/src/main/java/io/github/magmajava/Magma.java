@@ -1,0 +1,247 @@
+package io.github.magmajava;
+
+import io.github.magmajava.backend.Backend;
+import io.github.magmajava.backend.cpu.CpuBackend;
+import io.github.magmajava.clip.ImagePrefix;
+import io.github.magmajava.config.MagmaConfig;
+import io.github.magmajava.gptj.GptjModel;
+import io.github.magmajava.gptj.KvCache;
+import io.github.magmajava.image.ClipPreprocessor;
+import io.github.magmajava.image.PreprocessedImage;
+import io.github.magmajava.io.CheckpointException;
+import io.github.magmajava.io.TensorFile;
+import io.github.magmajava.io.TensorFiles;
+import io.github.magmajava.sampling.Sampler;
+import io.github.magmajava.sampling.SamplingOptions;
+import io.github.magmajava.text.Gpt2Tokenizer;
+import io.github.magmajava.text.StreamingDecoder;
+import io.github.magmajava.weights.MagmaWeights;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * MAGMA: an image and a prompt in, text out.
+ *
+ * <pre>{@code
+ * try (Magma magma = Magma.load(Path.of("mp_rank_00_model_states.pt"))) {
+ *     String caption = magma.generate(Path.of("woods_hi.jpg"), "Describe the painting:").text();
+ * }
+ * }</pre>
+ *
+ * A loaded model is immutable and thread-safe: concurrent {@code generate} calls each get their
+ * own KV cache and buffers. The checkpoint stays memory-mapped until {@link #close()}.
+ */
+public final class Magma implements AutoCloseable {
+    private final TensorFile checkpoint;
+    private final MagmaConfig config;
+    private final Backend backend;
+    private final boolean ownsBackend;
+    private final ImagePrefix imagePrefix;
+    private final GptjModel languageModel;
+    private final Gpt2Tokenizer tokenizer;
+    private final ClipPreprocessor preprocessor;
+    private final Duration loadTime;
+
+    private Magma(Builder b) throws IOException {
+        long start = System.nanoTime();
+        TensorFile file = TensorFiles.open(b.checkpoint);
+        Backend created = null;
+        try {
+            this.config = b.config != null ? b.config : MagmaWeights.detectPreset(file.tensors()).orElseThrow(
+                    () -> new CheckpointException(b.checkpoint, "its shapes match no preset (" + MagmaConfig.presetNames()
+                            + "); give the model config explicitly"));
+            MagmaWeights weights = MagmaWeights.bind(file, config);
+            if (b.backend == null) {
+                created = b.threads > 0 ? CpuBackend.withThreads(b.threads) : CpuBackend.create();
+            }
+            this.backend = b.backend != null ? b.backend : created;
+            this.ownsBackend = created != null;
+            this.imagePrefix = ImagePrefix.load(weights.imagePrefix(), config, backend);
+            this.languageModel = GptjModel.load(weights.languageModel(), config, backend);
+            this.tokenizer = Gpt2Tokenizer.load();
+            this.preprocessor = ClipPreprocessor.of(config.visual().imageResolution());
+            this.checkpoint = file;
+        } catch (IOException | RuntimeException e) {
+            if (created != null) {
+                created.close();
+            }
+            file.close();
+            throw e;
+        }
+        this.loadTime = Duration.ofNanos(System.nanoTime() - start);
+    }
+
+    /** Loads a checkpoint whose shapes match a preset ({@code magma_v1_1024} for the public one). */
+    public static Magma load(Path checkpoint) throws IOException {
+        return builder(checkpoint).load();
+    }
+
+    public static Magma load(Path checkpoint, MagmaConfig config) throws IOException {
+        return builder(checkpoint).config(config).load();
+    }
+
+    public static Builder builder(Path checkpoint) {
+        return new Builder(checkpoint);
+    }
+
+    public MagmaConfig config() {
+        return config;
+    }
+
+    public Gpt2Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** How long {@link #load} took: mapping, binding and validating, preparing the encoder. */
+    public Duration loadTime() {
+        return loadTime;
+    }
+
+    /** With the default sampling options. */
+    public Generation generate(Path image, String prompt) throws IOException {
+        return generate(GenerationRequest.of(image, prompt), TokenListener.NONE);
+    }
+
+    public Generation generate(Path image, String prompt, SamplingOptions options) throws IOException {
+        return generate(GenerationRequest.of(image, prompt).withOptions(options), TokenListener.NONE);
+    }
+
+    /**
+     * Generates, telling {@code listener} each token as soon as it is sampled.
+     *
+     * @throws IllegalArgumentException when the prompt does not fit the context
+     * @throws IOException              when the image cannot be read
+     */
+    public Generation generate(GenerationRequest request, TokenListener listener) throws IOException {
+        Objects.requireNonNull(listener, "listener");
+        SamplingOptions options = request.options();
+        long t0 = System.nanoTime();
+        PreprocessedImage image = request.image().load(preprocessor);
+        int[] promptIds = tokenizer.encode(request.prompt());
+        int maxNew = newTokenBudget(promptIds.length, options.maxNewTokens());
+        long t1 = System.nanoTime();
+
+        int d = config.transformer().hiddenSize();
+        int imageTokens = config.visual().imageTokens();
+        float[] embeddings = imagePrefix.encode(image.pixels());
+        long t2 = System.nanoTime();
+
+        int rows = imageTokens + promptIds.length;
+        float[] input = Arrays.copyOf(embeddings, rows * d);
+        float[] text = new float[promptIds.length * d];
+        languageModel.embed(promptIds, text);
+        System.arraycopy(text, 0, input, imageTokens * d, text.length);
+        KvCache cache = languageModel.newCache(rows + maxNew);
+        float[] logits = languageModel.forward(input, rows, cache);
+        long t3 = System.nanoTime();
+
+        Sampler sampler = Sampler.create(options);
+        StreamingDecoder decoder = tokenizer.streamingDecoder();
+        List<float[]> captured = new ArrayList<>();
+        int[] tokens = new int[maxNew];
+        int count = 0;
+        StopReason reason = maxNew < options.maxNewTokens() ? StopReason.CONTEXT_FULL : StopReason.MAX_TOKENS;
+        float[] step = new float[d];
+        int decodeSteps = 0;
+        while (true) {
+            if (request.captureTensors()) {
+                captured.add(logits.clone());
+            }
+            int token = sampler.sample(logits, config.transformer().realVocabSize());
+            if (token == Gpt2Tokenizer.END_OF_TEXT) {
+                reason = StopReason.END_OF_TEXT;
+                break;
+            }
+            tokens[count++] = token;
+            listener.onToken(token, decoder.push(token));
+            if (count == maxNew) {
+                break;
+            }
+            languageModel.embed(new int[] {token}, step);
+            logits = languageModel.forward(step, 1, cache);
+            decodeSteps++;
+        }
+        String tail = decoder.flush();
+        if (!tail.isEmpty() && count > 0) {
+            listener.onToken(tokens[count - 1], tail);
+        }
+        long t4 = System.nanoTime();
+
+        int[] answer = Arrays.copyOf(tokens, count);
+        Timings timings = new Timings(Duration.ofNanos(t1 - t0), Duration.ofNanos(t2 - t1), Duration.ofNanos(t3 - t2),
+                Duration.ofNanos(t4 - t3), decodeSteps);
+        Optional<CapturedTensors> tensors = request.captureTensors()
+                ? Optional.of(new CapturedTensors(image.size(), image.pixels(), imageTokens, d, embeddings, captured))
+                : Optional.empty();
+        return new Generation(tokenizer.decode(answer), answer, promptIds.length, reason, timings, tensors);
+    }
+
+    /**
+     * New tokens that fit after the prompt: within the config's text budget (the seed's
+     * sequence length, 500 or 1024) and the context (maxPositions, image tokens included).
+     */
+    private int newTokenBudget(int promptTokens, int wanted) {
+        int textBudget = Math.min(config.transformer().sequenceLength(), config.textPositions());
+        if (promptTokens >= textBudget) {
+            throw new IllegalArgumentException("the prompt has " + promptTokens + " tokens; config '" + config.name()
+                    + "' leaves room for at most " + (textBudget - 1) + " prompt tokens (text budget " + textBudget
+                    + " after " + config.visual().imageTokens() + " image tokens), so nothing could be generated");
+        }
+        return Math.min(wanted, textBudget - promptTokens);
+    }
+
+    /** Unmaps the checkpoint and stops the backend's threads (unless the backend was given). */
+    @Override
+    public void close() {
+        try {
+            if (ownsBackend) {
+                backend.close();
+            }
+        } finally {
+            checkpoint.close();
+        }
+    }
+
+    /** Optional settings for {@link Magma#load}. */
+    public static final class Builder {
+        private final Path checkpoint;
+        private MagmaConfig config;
+        private Backend backend;
+        private int threads;
+
+        private Builder(Path checkpoint) {
+            this.checkpoint = Objects.requireNonNull(checkpoint, "checkpoint");
+        }
+
+        /** The model config; default: the preset whose shapes the checkpoint has. */
+        public Builder config(MagmaConfig modelConfig) {
+            this.config = Objects.requireNonNull(modelConfig, "config");
+            return this;
+        }
+
+        /** A backend to run on; the caller keeps ownership. Default: a new {@link CpuBackend}. */
+        public Builder backend(Backend compute) {
+            this.backend = Objects.requireNonNull(compute, "backend");
+            return this;
+        }
+
+        /** Threads of the default CPU backend (default: all processors). */
+        public Builder threads(int count) {
+            if (count < 1) {
+                throw new IllegalArgumentException("threads must be >= 1, found " + count);
+            }
+            this.threads = count;
+            return this;
+        }
+
+        public Magma load() throws IOException {
+            return new Magma(this);
+        }
+    }
+}
