@@ -38,7 +38,10 @@ class FullSizeSyntheticTest {
             GenerationRequest request = new GenerationRequest(ImageInput.preprocessed(new PreprocessedImage(size, pixels)),
                     "A painting of", SamplingOptions.defaults().withMaxNewTokens(4), false);
             Generation g = magma.generate(request, TokenListener.NONE);
-            assertThat(g.tokens()).isNotEmpty().allSatisfy(t -> assertThat(t).isBetween(0, 50257));
+            assertThat(g.tokens()).isNotEmpty();
+            for (int token : g.tokens()) {
+                assertThat(token).isBetween(0, magma.config().transformer().realVocabSize() - 1);
+            }
             Timings t = g.timings();
             System.out.printf("full-size magma_v1_1024: synthetic checkpoint %.1f s (cached if ~0), load %.2f s, image encode %.2f s,"
                             + " prefill %d tokens %.2f s, decode %d steps %.2f s (%.2f tok/s), peak RSS %s%n",
