@@ -6,28 +6,35 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
-/** Opens a model file by what its first bytes say it is: a {@code torch.save} zip or safetensors. */
+/** Opens a model file by what it contains, not by its name. */
 public final class TensorFiles {
     private TensorFiles() {
     }
 
+    /**
+     * A {@link TorchCheckpoint} for a zip (a torch.save file) or a bare pickle (so that a legacy
+     * torch.save file gets its own clear error), a {@link SafetensorsFile} for a file whose header
+     * starts like safetensors' (a little-endian length, then {@code '{'}).
+     *
+     * @throws CheckpointException naming the file when it is neither, or cannot be read
+     */
     public static TensorFile open(Path file) throws CheckpointException {
-        byte[] head = new byte[9];
-        int n;
+        byte[] head;
         try (InputStream in = Files.newInputStream(file)) {
-            n = in.readNBytes(head, 0, head.length);
+            head = in.readNBytes(9);
         } catch (NoSuchFileException e) {
             throw new CheckpointException(file, "no such file");
         } catch (IOException e) {
-            throw new CheckpointException(file, "cannot read: " + e.getMessage(), e);
+            throw new CheckpointException(file, "cannot read the file: " + e, e);
         }
-        if (n >= 4 && head[0] == 'P' && head[1] == 'K') {
+        boolean zip = head.length >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4;
+        boolean pickle = head.length >= 1 && (head[0] & 0xff) == 0x80;
+        if (zip || pickle) {
             return TorchCheckpoint.open(file);
         }
-        if (n == 9 && head[8] == '{') {
+        if (head.length == 9 && head[8] == '{') {
             return SafetensorsFile.open(file);
         }
-        throw new CheckpointException(file, "neither a torch.save zip archive nor a safetensors file"
-                + (n >= 2 && (head[0] & 0xff) == 0x80 ? " (it looks like a legacy, pre-1.6 torch.save pickle: re-save it with a current torch)" : ""));
+        throw new CheckpointException(file, "neither a torch.save checkpoint (a zip) nor a safetensors file");
     }
 }

@@ -153,15 +153,15 @@ public final class TorchCheckpoint implements TensorFile {
 
         private Tensor view(String name, PickledTensor t) throws CheckpointException {
             TorchStorage storage = t.storage();
-            DType dtype = storage.dtype().orElseThrow(() -> fail(name, "is " + storage.dtypeName() + " (torch."
+            DType dtype = storage.dtype().orElseThrow(() -> fail(name, " is " + storage.dtypeName() + " (torch."
                     + storage.type() + "); magma-java reads float16, bfloat16, float32, int64 and bool tensors"));
             StoredZip.Entry entry = zip.entries().get(prefix + "data/" + storage.key());
             if (entry == null) {
-                throw fail(name, "its storage '" + storage.key() + "' has no entry " + prefix + "data/" + storage.key());
+                throw fail(name, ": its storage '" + storage.key() + "' has no entry " + prefix + "data/" + storage.key());
             }
             long item = dtype.byteSize();
             if (Math.multiplyHigh(storage.numel(), item) != 0 || entry.size() != storage.numel() * item) {
-                throw fail(name, "its storage " + entry.name() + " has " + entry.size() + " bytes, the pickle says "
+                throw fail(name, ": its storage " + entry.name() + " has " + entry.size() + " bytes, the pickle says "
                         + storage.numel() + " x " + dtype.torchName());
             }
             long[] shape = t.shape().stream().mapToLong(Long::longValue).toArray();
@@ -169,7 +169,7 @@ public final class TorchCheckpoint implements TensorFile {
             for (long d : shape) {
                 numel = Math.multiplyHigh(numel, d) == 0 ? numel * d : -1;
                 if (numel < 0) {
-                    throw fail(name, "its shape " + t.shape() + " has more than 2^63 elements");
+                    throw fail(name, ": its shape " + t.shape() + " has more than 2^63 elements");
                 }
             }
             if (numel > 0) {
@@ -177,7 +177,7 @@ public final class TorchCheckpoint implements TensorFile {
             }
             long offset = t.storageOffset();
             if (offset > storage.numel() || numel > storage.numel() - offset) {
-                throw fail(name, "its elements [" + offset + ", " + offset + " + " + numel + ") lie outside its storage of "
+                throw fail(name, ": its elements [" + offset + ", " + offset + " + " + numel + ") lie outside its storage of "
                         + storage.numel() + " elements");
             }
             MemorySegment bytes = zip.data(entry).asSlice(offset * item, numel * item).asReadOnly();
@@ -190,7 +190,7 @@ public final class TorchCheckpoint implements TensorFile {
             for (int i = t.shape().size() - 1; i >= 0; i--) {
                 long d = t.shape().get(i);
                 if (d != 1 && t.stride().get(i) != expected) {
-                    throw fail(name, "is not contiguous (shape " + t.shape() + ", strides " + t.stride()
+                    throw fail(name, " is not contiguous (shape " + t.shape() + ", strides " + t.stride()
                             + "): save it as tensor.contiguous()");
                 }
                 expected *= d;
@@ -198,7 +198,7 @@ public final class TorchCheckpoint implements TensorFile {
         }
 
         private CheckpointException fail(String tensor, String fault) {
-            return new CheckpointException(file, "tensor '" + tensor + "' " + fault);
+            return new CheckpointException(file, "tensor '" + tensor + "'" + fault);
         }
     }
 }

@@ -278,11 +278,11 @@ class TorchCheckpointTest {
         Path shortStorage = dir.resolve("short.pt");
         new ZipBuilder().add("archive/data.pkl", pickle).add("archive/data/0", new byte[6]).write(shortStorage);
         assertThatThrownBy(() -> TorchCheckpoint.open(shortStorage)).isInstanceOf(CheckpointException.class)
-                .hasMessageContaining("tensor 'w' its storage archive/data/0 has 6 bytes, the pickle says 4 x float16");
+                .hasMessageContaining("tensor 'w': its storage archive/data/0 has 6 bytes, the pickle says 4 x float16");
         Path noStorage = dir.resolve("nostorage.pt");
         new ZipBuilder().add("archive/data.pkl", pickle).write(noStorage);
         assertThatThrownBy(() -> TorchCheckpoint.open(noStorage)).isInstanceOf(CheckpointException.class)
-                .hasMessageContaining("tensor 'w' its storage '0' has no entry archive/data/0");
+                .hasMessageContaining("tensor 'w': its storage '0' has no entry archive/data/0");
 
         byte[] outside = new PickleBuilder().proto(2).op('}').mark()
                 .str("w").tensor("HalfStorage", "0", 4, 3, new long[] {2}, new long[] {1})
@@ -290,7 +290,7 @@ class TorchCheckpointTest {
         Path beyond = dir.resolve("beyond.pt");
         new ZipBuilder().add("archive/data.pkl", outside).add("archive/data/0", new byte[8]).write(beyond);
         assertThatThrownBy(() -> TorchCheckpoint.open(beyond)).isInstanceOf(CheckpointException.class)
-                .hasMessageContaining("tensor 'w' its elements [3, 3 + 2) lie outside its storage of 4 elements");
+                .hasMessageContaining("tensor 'w': its elements [3, 3 + 2) lie outside its storage of 4 elements");
     }
 
     @Test
