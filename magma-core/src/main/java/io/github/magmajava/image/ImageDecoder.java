@@ -13,6 +13,7 @@ import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.IntStream;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.metadata.IIOMetadata;
@@ -172,7 +173,7 @@ final class ImageDecoder {
         };
     }
 
-    private static byte[] pngPalette(Node plte) throws ImageLoadException {
+    private static byte[] pngPalette(Node plte) {
         byte[] palette = greyRamp();
         if (plte == null) {
             return palette;
@@ -225,15 +226,30 @@ final class ImageDecoder {
             throw new ImageLoadException(source, "JPEG decoded to " + raster.getWidth() + "x" + raster.getHeight()
                     + ", its header says " + width + "x" + height);
         }
+        List<int[]> sampling = new ArrayList<>();
+        for (Node c = sof.getFirstChild(); c != null; c = c.getNextSibling()) {
+            sampling.add(new int[] {Integer.parseInt(attribute(c, "HsamplingFactor")),
+                    Integer.parseInt(attribute(c, "VsamplingFactor"))});
+        }
+        int bands = sampling.size();
+        if (raster.getNumBands() != bands) {
+            throw new ImageLoadException(source, "JPEG decoded to " + raster.getNumBands() + " bands, its header has "
+                    + bands + " components");
+        }
+        byte[] samples = samples(raster, IntStream.range(0, bands).toArray(), 0, 1);
+        int maxH = sampling.stream().mapToInt(f -> f[0]).max().orElseThrow();
+        int maxV = sampling.stream().mapToInt(f -> f[1]).max().orElseThrow();
+        for (int c = 0; c < bands; c++) {
+            if (sampling.get(c)[0] == maxH && 2 * sampling.get(c)[1] == maxV) {
+                LibjpegTurbo.smoothVerticalUpsampling(samples, width, height, bands, c);
+            }
+        }
         return switch (colorSpace) {
-            case GRAY -> PillowImage.of8bit(PillowMode.L, width, height, samples(raster, new int[] {0}, 0, 1));
-            case RGB -> PillowImage.of8bit(PillowMode.RGB, width, height, samples(raster, new int[] {0, 1, 2}, 0, 1));
-            case YCBCR -> PillowImage.of8bit(PillowMode.RGB, width, height,
-                    JpegColor.yccToRgb(samples(raster, new int[] {0, 1, 2}, 0, 1), 3));
-            case CMYK -> PillowImage.of8bit(PillowMode.CMYK, width, height,
-                    JpegColor.invert(samples(raster, new int[] {0, 1, 2, 3}, 0, 1)));
-            case YCCK -> PillowImage.of8bit(PillowMode.CMYK, width, height,
-                    JpegColor.ycckToPillowCmyk(samples(raster, new int[] {0, 1, 2, 3}, 0, 1)));
+            case GRAY -> PillowImage.of8bit(PillowMode.L, width, height, samples);
+            case RGB -> PillowImage.of8bit(PillowMode.RGB, width, height, samples);
+            case YCBCR -> PillowImage.of8bit(PillowMode.RGB, width, height, LibjpegTurbo.yccToRgb(samples, 3));
+            case CMYK -> PillowImage.of8bit(PillowMode.CMYK, width, height, LibjpegTurbo.invert(samples));
+            case YCCK -> PillowImage.of8bit(PillowMode.CMYK, width, height, LibjpegTurbo.ycckToPillowCmyk(samples));
         };
     }
 
