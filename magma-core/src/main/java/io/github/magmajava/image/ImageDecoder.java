@@ -112,13 +112,18 @@ final class ImageDecoder {
         return true;
     }
 
-    /** ImageIO's reader for the format; for JPEG TwelveMonkeys' when registered (it survives odd segments). */
+    /**
+     * ImageIO's reader for the format: for JPEG TwelveMonkeys' (it survives odd segments), for the
+     * others the JDK's, whose metadata formats the code below reads; any other only as a fallback.
+     */
     private static ImageReader readerFor(Format format, String source) throws ImageLoadException {
         Iterator<ImageReader> readers = ImageIO.getImageReadersByFormatName(format.name().toLowerCase(Locale.ROOT));
         ImageReader chosen = null;
         while (readers.hasNext()) {
             ImageReader r = readers.next();
-            if (chosen == null || format == Format.JPEG && r instanceof JPEGImageReader) {
+            boolean preferred = format == Format.JPEG ? r instanceof JPEGImageReader
+                    : r.getClass().getName().startsWith("com.sun.imageio.plugins.");
+            if (chosen == null || preferred) {
                 chosen = r;
             }
         }
@@ -216,9 +221,10 @@ final class ImageDecoder {
         // readRaster gives libjpeg's output without colour conversion (no ICC profile applied);
         // the conversion Pillow's libjpeg would do follows below.
         Raster raster = reader.readRaster(0, null);
+        // libjpeg only warns where the data ends early and fills in grey; Pillow refuses such files.
         for (String w : warnings) {
             String lower = w.toLowerCase(Locale.ROOT);
-            if (lower.contains("premature end") || lower.contains("truncated")) {
+            if (lower.contains("premature end of jpeg file") || lower.contains("missing eoi")) {
                 throw new ImageLoadException(source, "truncated JPEG: " + w);
             }
         }
