@@ -73,15 +73,17 @@ final class ImageDecoder {
 
     private static Format sniff(ImageInputStream in, String source) throws ImageLoadException {
         byte[] magic = new byte[8];
-        int n;
+        int n = 0;
         try {
             in.mark();
-            n = in.read(magic);
+            for (int r = 0; n < magic.length && r >= 0; n += Math.max(r, 0)) {
+                r = in.read(magic, n, magic.length - n);
+            }
             in.reset();
         } catch (IOException e) {
             throw new ImageLoadException(source, "cannot read: " + e.getMessage(), e);
         }
-        if (n <= 0) {
+        if (n == 0) {
             throw new ImageLoadException(source, "empty file, not an image");
         }
         if (startsWith(magic, n, 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A)) {
@@ -97,7 +99,7 @@ final class ImageDecoder {
             return Format.BMP;
         }
         throw new ImageLoadException(source, "not a PNG, JPEG, GIF or BMP image (starts with bytes "
-                + HexFormat.ofDelimiter(" ").formatHex(magic, 0, Math.max(n, 0)) + ")");
+                + HexFormat.ofDelimiter(" ").formatHex(magic, 0, n) + ")");
     }
 
     private static boolean startsWith(byte[] data, int length, int... prefix) {
