@@ -1,11 +1,9 @@
 package io.github.magmajava.image;
 
 import java.io.ByteArrayInputStream;
-import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Objects;
 import javax.imageio.stream.FileImageInputStream;
@@ -84,13 +82,14 @@ public final class ClipPreprocessor {
     public RgbImage resizeAndCrop(Path file) throws ImageLoadException {
         Objects.requireNonNull(file, "file");
         String source = file.toString();
+        if (!Files.exists(file)) {
+            throw new ImageLoadException(source, "no such file");
+        }
         if (Files.isDirectory(file)) {
             throw new ImageLoadException(source, "is a directory, not an image file");
         }
         try (ImageInputStream in = open(file)) {
             return resizeAndCrop(ImageDecoder.decode(in, source, pixelLimit), source);
-        } catch (FileNotFoundException | NoSuchFileException e) {
-            throw new ImageLoadException(source, "no such file", e);
         } catch (ImageLoadException e) {
             throw e;
         } catch (IOException e) {
@@ -153,10 +152,15 @@ public final class ClipPreprocessor {
             throw new ImageLoadException(source, "aspect ratio too extreme: " + width + "x" + height
                     + " resizes to " + newWidth + "x" + newHeight + ", more than the limit of " + pixelLimit + " pixels");
         }
-        PillowImage resized = resize(image, newWidth, newHeight);
         int top = (int) Math.rint((newHeight - size) / 2.0);
         int left = (int) Math.rint((newWidth - size) / 2.0);
-        return RgbImage.wrap(size, size, PillowConvert.toRgb(crop(resized, left, top, size)));
+        try {
+            PillowImage resized = resize(image, newWidth, newHeight);
+            return RgbImage.wrap(size, size, PillowConvert.toRgb(crop(resized, left, top, size)));
+        } catch (OutOfMemoryError e) {
+            throw new ImageLoadException(source, "not enough memory to resize " + width + "x" + height + " to "
+                    + newWidth + "x" + newHeight + " (raise -Xmx or lower the pixel limit)", e);
+        }
     }
 
     /** Pillow's Image.resize(size, BICUBIC) in the image's own mode. */

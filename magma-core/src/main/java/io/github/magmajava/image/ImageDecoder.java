@@ -13,6 +13,7 @@ import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.IntStream;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.metadata.IIOMetadata;
@@ -72,15 +73,17 @@ final class ImageDecoder {
 
     private static Format sniff(ImageInputStream in, String source) throws ImageLoadException {
         byte[] magic = new byte[8];
-        int n;
+        int n = 0;
         try {
             in.mark();
-            n = in.read(magic);
+            for (int r = 0; n < magic.length && r >= 0; n += Math.max(r, 0)) {
+                r = in.read(magic, n, magic.length - n);
+            }
             in.reset();
         } catch (IOException e) {
             throw new ImageLoadException(source, "cannot read: " + e.getMessage(), e);
         }
-        if (n <= 0) {
+        if (n == 0) {
             throw new ImageLoadException(source, "empty file, not an image");
         }
         if (startsWith(magic, n, 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A)) {
@@ -96,7 +99,7 @@ final class ImageDecoder {
             return Format.BMP;
         }
         throw new ImageLoadException(source, "not a PNG, JPEG, GIF or BMP image (starts with bytes "
-                + HexFormat.ofDelimiter(" ").formatHex(magic, 0, Math.max(n, 0)) + ")");
+                + HexFormat.ofDelimiter(" ").formatHex(magic, 0, n) + ")");
     }
 
     private static boolean startsWith(byte[] data, int length, int... prefix) {
@@ -111,13 +114,18 @@ final class ImageDecoder {
         return true;
     }
 
-    /** ImageIO's reader for the format; for JPEG TwelveMonkeys' when registered (it survives odd segments). */
+    /**
+     * ImageIO's reader for the format: for JPEG TwelveMonkeys' (it survives odd segments), for the
+     * others the JDK's, whose metadata formats the code below reads; any other only as a fallback.
+     */
     private static ImageReader readerFor(Format format, String source) throws ImageLoadException {
         Iterator<ImageReader> readers = ImageIO.getImageReadersByFormatName(format.name().toLowerCase(Locale.ROOT));
         ImageReader chosen = null;
         while (readers.hasNext()) {
             ImageReader r = readers.next();
-            if (chosen == null || format == Format.JPEG && r instanceof JPEGImageReader) {
+            boolean preferred = format == Format.JPEG ? r instanceof JPEGImageReader
+                    : r.getClass().getName().startsWith("com.sun.imageio.plugins.");
+            if (chosen == null || preferred) {
                 chosen = r;
             }
         }
@@ -172,7 +180,7 @@ final class ImageDecoder {
         };
     }
 
-    private static byte[] pngPalette(Node plte) throws ImageLoadException {
+    private static byte[] pngPalette(Node plte) {
         byte[] palette = greyRamp();
         if (plte == null) {
             return palette;
@@ -215,9 +223,10 @@ final class ImageDecoder {
         // readRaster gives libjpeg's output without colour conversion (no ICC profile applied);
         // the conversion Pillow's libjpeg would do follows below.
         Raster raster = reader.readRaster(0, null);
+        // libjpeg only warns where the data ends early and fills in grey; Pillow refuses such files.
         for (String w : warnings) {
             String lower = w.toLowerCase(Locale.ROOT);
-            if (lower.contains("premature end") || lower.contains("truncated")) {
+            if (lower.contains("premature end of jpeg file") || lower.contains("missing eoi")) {
                 throw new ImageLoadException(source, "truncated JPEG: " + w);
             }
         }
@@ -225,15 +234,30 @@ final class ImageDecoder {
             throw new ImageLoadException(source, "JPEG decoded to " + raster.getWidth() + "x" + raster.getHeight()
                     + ", its header says " + width + "x" + height);
         }
+        List<int[]> sampling = new ArrayList<>();
+        for (Node c = sof.getFirstChild(); c != null; c = c.getNextSibling()) {
+            sampling.add(new int[] {Integer.parseInt(attribute(c, "HsamplingFactor")),
+                    Integer.parseInt(attribute(c, "VsamplingFactor"))});
+        }
+        int bands = sampling.size();
+        if (raster.getNumBands() != bands) {
+            throw new ImageLoadException(source, "JPEG decoded to " + raster.getNumBands() + " bands, its header has "
+                    + bands + " components");
+        }
+        byte[] samples = samples(raster, IntStream.range(0, bands).toArray(), 0, 1);
+        int maxH = sampling.stream().mapToInt(f -> f[0]).max().orElseThrow();
+        int maxV = sampling.stream().mapToInt(f -> f[1]).max().orElseThrow();
+        for (int c = 0; c < bands; c++) {
+            if (sampling.get(c)[0] == maxH && 2 * sampling.get(c)[1] == maxV) {
+                LibjpegTurbo.smoothVerticalUpsampling(samples, width, height, bands, c);
+            }
+        }
         return switch (colorSpace) {
-            case GRAY -> PillowImage.of8bit(PillowMode.L, width, height, samples(raster, new int[] {0}, 0, 1));
-            case RGB -> PillowImage.of8bit(PillowMode.RGB, width, height, samples(raster, new int[] {0, 1, 2}, 0, 1));
-            case YCBCR -> PillowImage.of8bit(PillowMode.RGB, width, height,
-                    JpegColor.yccToRgb(samples(raster, new int[] {0, 1, 2}, 0, 1), 3));
-            case CMYK -> PillowImage.of8bit(PillowMode.CMYK, width, height,
-                    JpegColor.invert(samples(raster, new int[] {0, 1, 2, 3}, 0, 1)));
-            case YCCK -> PillowImage.of8bit(PillowMode.CMYK, width, height,
-                    JpegColor.ycckToPillowCmyk(samples(raster, new int[] {0, 1, 2, 3}, 0, 1)));
+            case GRAY -> PillowImage.of8bit(PillowMode.L, width, height, samples);
+            case RGB -> PillowImage.of8bit(PillowMode.RGB, width, height, samples);
+            case YCBCR -> PillowImage.of8bit(PillowMode.RGB, width, height, LibjpegTurbo.yccToRgb(samples, 3));
+            case CMYK -> PillowImage.of8bit(PillowMode.CMYK, width, height, LibjpegTurbo.invert(samples));
+            case YCCK -> PillowImage.of8bit(PillowMode.CMYK, width, height, LibjpegTurbo.ycckToPillowCmyk(samples));
         };
     }
 

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -82,6 +83,30 @@ class ImageLoadErrorTest {
                     .isInstanceOf(ImageLoadException.class)
                     .hasMessageStartingWith("noise: ");
         }
+    }
+
+    /** Random byte damage and cuts to every fixture: an image or an ImageLoadException, nothing else. */
+    @Test
+    void corruptedFilesGiveAnImageOrAnImageLoadException() throws Exception {
+        List<Path> sources = ImageFixtures.cases().stream().map(c -> ImageFixtures.source(c.source())).distinct().toList();
+        Random random = new Random(2024);
+        int refused = 0;
+        for (int i = 0; i < 400; i++) {
+            byte[] data = ImageFixtures.bytes(sources.get(random.nextInt(sources.size())));
+            for (int k = random.nextInt(8); k >= 0; k--) {
+                data[random.nextInt(data.length)] = (byte) random.nextInt(256);
+            }
+            if (random.nextInt(4) == 0) {
+                data = Arrays.copyOf(data, random.nextInt(data.length));
+            }
+            try {
+                assertThat(clip.resizeAndCrop(data, "mutant " + i).width()).isEqualTo(32);
+            } catch (ImageLoadException e) {
+                assertThat(e).hasMessageStartingWith("mutant " + i + ": ");
+                refused++;
+            }
+        }
+        assertThat(refused).isPositive();
     }
 
     @Test
