@@ -5,6 +5,8 @@ import io.github.magmajava.backend.Conv2d;
 import io.github.magmajava.backend.Linear;
 import io.github.magmajava.backend.Split;
 import io.github.magmajava.io.Tensor;
+import io.github.magmajava.quant.Q8Weights;
+import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
 
@@ -14,12 +16,19 @@ import java.util.stream.IntStream;
  */
 public final class CpuBackend implements Backend {
     private final ForkJoinPool pool;
+    /** Int8 replacements of Linear weights by name, or null. */
+    private final Q8Weights quantized;
 
     private CpuBackend(int threads) {
+        this(threads, null);
+    }
+
+    private CpuBackend(int threads, Q8Weights quantized) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, found " + threads);
         }
         this.pool = new ForkJoinPool(threads);
+        this.quantized = quantized;
     }
 
     /** One worker per available processor. */
@@ -45,7 +54,8 @@ public final class CpuBackend implements Backend {
         if (weight.rank() != 2) {
             throw new IllegalArgumentException("linear weight " + weight.name() + " must be [out, in], found " + weight.describe());
         }
-        WeightMatrix w = WeightMatrix.of(weight);
+        WeightMatrix w = quantized == null ? WeightMatrix.of(weight)
+                : quantized.find(weight).map(WeightMatrix::of).orElseGet(() -> WeightMatrix.of(weight));
         float[] b = bias == null ? null : bias.toFloatArray();
         if (b != null && b.length != w.rows) {
             throw new IllegalArgumentException("linear bias " + bias.name() + " must have " + w.rows + " values, found " + b.length);
@@ -130,5 +140,37 @@ public final class CpuBackend implements Backend {
     @Override
     public void close() {
         pool.shutdown();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Options of a {@link CpuBackend}. */
+    public static final class Builder {
+        private int threads = Runtime.getRuntime().availableProcessors();
+        private Q8Weights quantized;
+
+        private Builder() {
+        }
+
+        /** Worker threads (default: one per available processor). */
+        public Builder threads(int count) {
+            this.threads = count;
+            return this;
+        }
+
+        /**
+         * Int8 weights to use instead of the Linear weights of the same name ({@code --weights q8});
+         * the others stay as given. The caller keeps ownership: close them after the backend.
+         */
+        public Builder quantized(Q8Weights weights) {
+            this.quantized = Objects.requireNonNull(weights, "quantized weights");
+            return this;
+        }
+
+        public CpuBackend build() {
+            return new CpuBackend(threads, quantized);
+        }
     }
 }

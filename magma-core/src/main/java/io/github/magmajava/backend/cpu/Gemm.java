@@ -7,7 +7,7 @@ import jdk.incubator.vector.FloatVector;
 /**
  * {@code C[m, n] = A[m, k] B[n, k]^T (+ bias[n])}: both operands have the reduction dimension
  * contiguous, which is how Linear weights ([out, in]) and im2col patches are stored. Few rows
- * (decoding) stream B once, widening it in registers: memory-bound. Many rows (prefill,
+ * (decoding) stream B once, widening it in registers (int8 blocks or fp16): memory-bound. Many rows (prefill,
  * convolutions) widen a block of B into a per-thread fp32 panel and reuse it for every row:
  * compute-bound, 4 x 4 register tiles of 16-lane FMAs.
  */
@@ -63,35 +63,16 @@ final class Gemm {
         }
     }
 
-    /** Rows 0..m-1 (m <= 4) against B rows n0..n1-1, B widened in registers. */
+    /**
+     * Rows 0..m-1 (m <= 4) against B rows n0..n1-1, B widened in registers by its own
+     * {@link WeightMatrix#dot}. With m > 1 each B row is read m times, from L1 after the first.
+     */
     private static void streamBlock(float[] a, int m, int k, WeightMatrix b, float[] bias, float[] c, int n0, int n1) {
-        int kv = k - k % LANES;
+        int n = b.rows;
         for (int o = n0; o < n1; o++) {
-            FloatVector acc0 = FloatVector.zero(HalfFloats.F);
-            FloatVector acc1 = acc0;
-            FloatVector acc2 = acc0;
-            FloatVector acc3 = acc0;
-            for (int i = 0; i < kv; i += LANES) {
-                FloatVector w = b.vector(o, i);
-                acc0 = FloatVector.fromArray(HalfFloats.F, a, i).fma(w, acc0);
-                if (m > 1) {
-                    acc1 = FloatVector.fromArray(HalfFloats.F, a, k + i).fma(w, acc1);
-                }
-                if (m > 2) {
-                    acc2 = FloatVector.fromArray(HalfFloats.F, a, 2 * k + i).fma(w, acc2);
-                }
-                if (m > 3) {
-                    acc3 = FloatVector.fromArray(HalfFloats.F, a, 3 * k + i).fma(w, acc3);
-                }
-            }
-            FloatVector[] accs = {acc0, acc1, acc2, acc3};
             float bo = bias == null ? 0f : bias[o];
             for (int r = 0; r < m; r++) {
-                float sum = HalfFloats.sum(accs[r]);
-                for (int i = kv; i < k; i++) {
-                    sum += a[r * k + i] * b.get(o, i);
-                }
-                c[r * b.rows + o] = sum + bo;
+                c[r * n + o] = b.dot(o, a, r * k) + bo;
             }
         }
     }
