@@ -35,13 +35,13 @@ final class Gemm {
         }
         int nBlocks = (n + BLOCK_N - 1) / BLOCK_N;
         if (m <= STREAM_ROWS) {
-            // Enough tasks to balance, few enough to keep each one streaming long runs of B.
+            // Enough tasks to balance, each one a contiguous run of B rows: one long sequential
+            // stream per thread is what the hardware prefetchers follow best.
             int tasks = Math.min(nBlocks, pool.getParallelism() * 8);
             run(pool, tasks, t -> {
-                for (int blk = t; blk < nBlocks; blk += tasks) {
-                    int n0 = blk * BLOCK_N;
-                    streamBlock(a, m, k, b, bias, c, n0, Math.min(n, n0 + BLOCK_N));
-                }
+                int n0 = (int) ((long) nBlocks * t / tasks) * BLOCK_N;
+                int n1 = Math.min(n, (int) ((long) nBlocks * (t + 1) / tasks) * BLOCK_N);
+                streamBlock(a, m, k, b, bias, c, n0, n1);
             });
         } else {
             int mBlocks = (m + BLOCK_M - 1) / BLOCK_M;

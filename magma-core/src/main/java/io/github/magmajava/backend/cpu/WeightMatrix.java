@@ -234,17 +234,21 @@ abstract sealed class WeightMatrix {
 
         @Override
         float dot(int r, float[] x, int xOffset) {
+            MemorySegment q8 = values;
+            MemorySegment s16 = scales;
             long row = (long) r * cols;
+            long scaleRow = (long) r * blocks;
             int full = cols / BLOCK;
             FloatVector acc = FloatVector.zero(HalfFloats.F);
             for (int b = 0; b < full; b++) {
                 int c = b * BLOCK;
-                ByteVector q = ByteVector.fromMemorySegment(BYTES_32, values, row + c, ByteOrder.LITTLE_ENDIAN);
+                ByteVector q = ByteVector.fromMemorySegment(BYTES_32, q8, row + c, ByteOrder.LITTLE_ENDIAN);
                 FloatVector block = FloatVector.fromArray(HalfFloats.F, x, xOffset + c)
                         .mul((FloatVector) q.convertShape(VectorOperators.B2F, HalfFloats.F, 0));
                 block = FloatVector.fromArray(HalfFloats.F, x, xOffset + c + HalfFloats.LANES)
                         .fma((FloatVector) q.convertShape(VectorOperators.B2F, HalfFloats.F, 1), block);
-                acc = block.fma(FloatVector.broadcast(HalfFloats.F, scale(r, b)), acc);
+                float s = Float.float16ToFloat(s16.getAtIndex(LE, scaleRow + b));
+                acc = block.fma(FloatVector.broadcast(HalfFloats.F, s), acc);
             }
             float sum = HalfFloats.sum(acc);
             if (full < blocks) {
