@@ -27,6 +27,7 @@ import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Answer a prompt about an image. The text streams to stdout as it is generated.")
@@ -84,7 +85,11 @@ final class GenerateCommand implements Callable<Integer> {
     static final class WeightFormatConverter implements ITypeConverter<WeightFormat> {
         @Override
         public WeightFormat convert(String value) {
-            return WeightFormat.parse(value);
+            try {
+                return WeightFormat.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
         }
     }
 
