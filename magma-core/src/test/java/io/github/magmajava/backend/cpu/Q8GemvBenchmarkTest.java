@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Decode GEMV (one row) at GPT-J's shapes, fp16 against q8, repetitions alternating: prints the
  * median and best time and GB/s of weights read, and the GEMV time of one decoded token; asserts
- * only that both agree. Several copies of each shape (about 1.7 GB of fp16 in
+ * only that both agree. Several copies of each shape (about 1.6 GB of fp16 in
  * all) so that the weights stream from memory, not from the caches. Tagged long: run with
  * {@code tools/mvn -Plong-tests -pl magma-core test -Dtest=Q8GemvBenchmarkTest -Dsurefire.failIfNoSpecifiedTests=false}
  * ({@code -Dmagma.bench.threads=N} to pin the thread count).
