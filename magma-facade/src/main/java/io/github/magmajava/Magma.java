@@ -267,9 +267,9 @@ public final class Magma implements AutoCloseable {
         /**
          * How the language model's Linear weights are read (default {@link WeightFormat#FP16}, as
          * stored). {@link WeightFormat#Q8}: int8 blocks, about half the bytes per decoded token,
-         * made from the checkpoint on the first load and cached (several minutes and ~6.5 GB for
-         * the full model, then mapped); runs on the built-in CPU backend, so it cannot be combined
-         * with {@link #backend}.
+         * made from the checkpoint on the first load and cached (about a minute and 6.5 GB of disk
+         * for the full model), mapped on later loads; runs on the built-in CPU backend, so it
+         * cannot be combined with {@link #backend}. See docs/quantization.md.
          */
         public Builder weights(WeightFormat weightFormat) {
             this.format = Objects.requireNonNull(weightFormat, "weights");

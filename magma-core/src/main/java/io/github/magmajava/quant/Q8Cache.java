@@ -198,6 +198,7 @@ public final class Q8Cache {
                     + " free; free some space or point MAGMA_CACHE_DIR elsewhere");
         }
         Path temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        // Ctrl-C during the first load: the JVM's exit hook removes the partial file.
         temp.toFile().deleteOnExit();
         try {
             try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {

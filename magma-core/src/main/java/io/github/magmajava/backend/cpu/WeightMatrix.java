@@ -186,17 +186,11 @@ abstract sealed class WeightMatrix {
      * once per block.
      */
     static final class Q8 extends WeightMatrix {
+        /** 32: a block is two 16-lane float vectors, widened from one 32-byte load. */
         private static final int BLOCK = Q8Quantizer.BLOCK;
         private static final VectorSpecies<Byte> BYTES_16 = ByteVector.SPECIES_128;
         private static final VectorSpecies<Byte> BYTES_32 = ByteVector.SPECIES_256;
         private static final ValueLayout.OfShort LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
-        static {
-            if (BLOCK != 2 * HalfFloats.LANES) {
-                throw new ExceptionInInitializerError("the q8 kernel reads blocks of two " + HalfFloats.LANES
-                        + "-lane vectors, the format has blocks of " + BLOCK);
-            }
-        }
 
         private final MemorySegment values;
         private final MemorySegment scales;
