@@ -66,7 +66,28 @@ final class Gemm {
     /** Rows 0..m-1 (m <= 4) against B rows n0..n1-1, B widened in registers. */
     private static void streamBlock(float[] a, int m, int k, WeightMatrix b, float[] bias, float[] c, int n0, int n1) {
         int kv = k - k % LANES;
-        for (int o = n0; o < n1; o++) {
+        int o = n0;
+        if (m == 1) {
+            // Decoding: four output rows at once, so four independent FMA chains hide the latency.
+            for (; o + 4 <= n1; o += 4) {
+                FloatVector acc0 = FloatVector.zero(HalfFloats.F);
+                FloatVector acc1 = acc0;
+                FloatVector acc2 = acc0;
+                FloatVector acc3 = acc0;
+                for (int i = 0; i < kv; i += LANES) {
+                    FloatVector x = FloatVector.fromArray(HalfFloats.F, a, i);
+                    acc0 = b.vector(o, i).fma(x, acc0);
+                    acc1 = b.vector(o + 1, i).fma(x, acc1);
+                    acc2 = b.vector(o + 2, i).fma(x, acc2);
+                    acc3 = b.vector(o + 3, i).fma(x, acc3);
+                }
+                store(a, k, kv, b, o, 0, HalfFloats.sum(acc0), bias == null ? 0f : bias[o], c);
+                store(a, k, kv, b, o + 1, 0, HalfFloats.sum(acc1), bias == null ? 0f : bias[o + 1], c);
+                store(a, k, kv, b, o + 2, 0, HalfFloats.sum(acc2), bias == null ? 0f : bias[o + 2], c);
+                store(a, k, kv, b, o + 3, 0, HalfFloats.sum(acc3), bias == null ? 0f : bias[o + 3], c);
+            }
+        }
+        for (; o < n1; o++) {
             FloatVector acc0 = FloatVector.zero(HalfFloats.F);
             FloatVector acc1 = acc0;
             FloatVector acc2 = acc0;
@@ -84,16 +105,27 @@ final class Gemm {
                     acc3 = FloatVector.fromArray(HalfFloats.F, a, 3 * k + i).fma(w, acc3);
                 }
             }
-            FloatVector[] accs = {acc0, acc1, acc2, acc3};
+            // Reduced one by one: collecting the vectors in an array would make C2 box them.
             float bo = bias == null ? 0f : bias[o];
-            for (int r = 0; r < m; r++) {
-                float sum = HalfFloats.sum(accs[r]);
-                for (int i = kv; i < k; i++) {
-                    sum += a[r * k + i] * b.get(o, i);
-                }
-                c[r * b.rows + o] = sum + bo;
+            store(a, k, kv, b, o, 0, HalfFloats.sum(acc0), bo, c);
+            if (m > 1) {
+                store(a, k, kv, b, o, 1, HalfFloats.sum(acc1), bo, c);
+            }
+            if (m > 2) {
+                store(a, k, kv, b, o, 2, HalfFloats.sum(acc2), bo, c);
+            }
+            if (m > 3) {
+                store(a, k, kv, b, o, 3, HalfFloats.sum(acc3), bo, c);
             }
         }
+    }
+
+    /** c[r, o] = the vector part plus the scalar tail of the dot product, plus the bias. */
+    private static void store(float[] a, int k, int kv, WeightMatrix b, int o, int r, float sum, float bias, float[] c) {
+        for (int i = kv; i < k; i++) {
+            sum += a[r * k + i] * b.get(o, i);
+        }
+        c[r * b.rows + o] = sum + bias;
     }
 
     /** Rows m0..m1-1 against B rows n0..n1-1, B widened once into a panel. */
@@ -164,10 +196,15 @@ final class Gemm {
             c32 = a3.fma(b2, c32);
             c33 = a3.fma(b3, c33);
         }
-        FloatVector[] acc = {c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33};
+        // Reduced one by one: collecting the vectors in an array would make C2 box them.
+        float[] sums = {
+            HalfFloats.sum(c00), HalfFloats.sum(c01), HalfFloats.sum(c02), HalfFloats.sum(c03),
+            HalfFloats.sum(c10), HalfFloats.sum(c11), HalfFloats.sum(c12), HalfFloats.sum(c13),
+            HalfFloats.sum(c20), HalfFloats.sum(c21), HalfFloats.sum(c22), HalfFloats.sum(c23),
+            HalfFloats.sum(c30), HalfFloats.sum(c31), HalfFloats.sum(c32), HalfFloats.sum(c33)};
         for (int rr = 0; rr < 4; rr++) {
             for (int jj = 0; jj < 4; jj++) {
-                float sum = HalfFloats.sum(acc[rr * 4 + jj]);
+                float sum = sums[rr * 4 + jj];
                 for (int i = kv; i < k; i++) {
                     sum += a[aBase + rr * k + i] * p[pBase + jj * k + i];
                 }
