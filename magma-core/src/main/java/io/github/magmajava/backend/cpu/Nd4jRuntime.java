@@ -2,8 +2,11 @@ package io.github.magmajava.backend.cpu;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,6 +47,7 @@ final class Nd4jRuntime {
      * unless the user set it.
      */
     private static final String MAX_PHYSICAL_BYTES = "org.bytedeco.javacpp.maxPhysicalBytes";
+    private static final String OMP_WAIT_POLICY = "OMP_WAIT_POLICY";
 
     private final Duration loadTime;
     private final String buildInfo;
@@ -79,6 +83,7 @@ final class Nd4jRuntime {
         if (System.getProperty(MAX_PHYSICAL_BYTES) == null) {
             System.setProperty(MAX_PHYSICAL_BYTES, "0");
         }
+        preferPassiveOpenMpThreads();
         long start = System.nanoTime();
         try {
             selfTest();
@@ -97,6 +102,30 @@ final class Nd4jRuntime {
     private static Optional<Nd4jRuntime> unavailable(String reason) {
         LOG.log(System.Logger.Level.WARNING, "oneDNN kernels (nd4j) unavailable, the CPU backend uses its pure-Java kernels: " + reason);
         return Optional.empty();
+    }
+
+    /**
+     * Makes OpenMP (the libgomp that nd4j bundles, which reads its environment once when loaded)
+     * put its idle threads to sleep instead of spinning, unless the user set OMP_WAIT_POLICY.
+     * Spinning threads take the cores from the Java workers that run everything between two
+     * oneDNN calls: measured here, the RN50x16 encoder took 5.6 s with spinning, 1.4 s without.
+     */
+    @SuppressWarnings("restricted") // a downcall to libc's setenv; the JVM runs with --enable-native-access
+    private static void preferPassiveOpenMpThreads() {
+        if (System.getenv(OMP_WAIT_POLICY) != null) {
+            return;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            Linker linker = Linker.nativeLinker();
+            MethodHandle setenv = linker.downcallHandle(linker.defaultLookup().find("setenv").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+            int status = (int) setenv.invokeExact(arena.allocateFrom(OMP_WAIT_POLICY), arena.allocateFrom("PASSIVE"), 0);
+            if (status != 0) {
+                LOG.log(System.Logger.Level.DEBUG, "setenv(" + OMP_WAIT_POLICY + ") failed; OpenMP threads will spin");
+            }
+        } catch (Throwable e) {
+            LOG.log(System.Logger.Level.DEBUG, () -> "cannot set " + OMP_WAIT_POLICY + " (" + e + "); OpenMP threads will spin");
+        }
     }
 
     /** Why the onednn-avx512 build cannot run here, if it cannot. */
