@@ -108,7 +108,7 @@ final class Nd4jRuntime {
      * Makes OpenMP (the libgomp that nd4j bundles, which reads its environment once when loaded)
      * put its idle threads to sleep instead of spinning, unless the user set OMP_WAIT_POLICY.
      * Spinning threads take the cores from the Java workers that run everything between two
-     * oneDNN calls: measured here, the RN50x16 encoder took 5.6 s with spinning, 1.4 s without.
+     * oneDNN calls: measured here, the RN50x16 encoder took 5.6 s with spinning, 1.4-2.5 s without.
      */
     @SuppressWarnings("restricted") // a downcall to libc's setenv; the JVM runs with --enable-native-access
     private static void preferPassiveOpenMpThreads() {
