@@ -97,22 +97,33 @@ class OneDnnKernelsTest {
         }
     }
 
+    /** The same cases on oneDNN FP32 and on the pure-Java kernels (which the default backend no longer uses for them). */
     static Stream<Arguments> linearCases() {
         Stream.Builder<Arguments> cases = Stream.builder();
-        for (DType dtype : new DType[] {DType.FLOAT16, DType.BFLOAT16, DType.FLOAT32}) {
-            // rows, in, out: oneDNN from 5 rows; in not a multiple of 16 exercises the conversion tails
-            for (int[] mkn : new int[][] {{5, 16, 16}, {7, 37, 20}, {33, 300, 129}, {160, 64, 48}, {6, 40, 1}}) {
-                cases.add(Arguments.of(dtype, mkn[0], mkn[1], mkn[2], true));
+        for (OneDnnMode mode : new OneDnnMode[] {OneDnnMode.FP32, OneDnnMode.OFF}) {
+            for (DType dtype : new DType[] {DType.FLOAT16, DType.BFLOAT16, DType.FLOAT32}) {
+                // rows, in, out: oneDNN from 5 rows; in not a multiple of 16 exercises the conversion tails
+                for (int[] mkn : new int[][] {{5, 16, 16}, {7, 37, 20}, {33, 300, 129}, {160, 64, 48}, {6, 40, 1}}) {
+                    cases.add(Arguments.of(mode, dtype, mkn[0], mkn[1], mkn[2], true));
+                }
+                cases.add(Arguments.of(mode, dtype, 9, 70, 35, false));
             }
-            cases.add(Arguments.of(dtype, 9, 70, 35, false));
         }
         return cases.build();
     }
 
-    @ParameterizedTest(name = "{0} m={1} k={2} n={3} bias={4}")
-    @MethodSource("linearCases")
-    void fp32LinearMatchesReference(DType dtype, int m, int k, int n, boolean withBias) {
+    private static CpuBackend backend(OneDnnMode mode) {
+        if (mode == OneDnnMode.OFF) {
+            return JAVA;
+        }
         assumeOneDnn();
+        return FP32;
+    }
+
+    @ParameterizedTest(name = "{0} {1} m={2} k={3} n={4} bias={5}")
+    @MethodSource("linearCases")
+    void linearMatchesReference(OneDnnMode mode, DType dtype, int m, int k, int n, boolean withBias) {
+        CpuBackend backend = backend(mode);
         SplittableRandom rnd = new SplittableRandom(m * 31L + k * 7L + n);
         Tensor w = tensor("w", dtype, rnd, n, k);
         Tensor b = withBias ? tensor("b", dtype, rnd, n) : null;
@@ -120,7 +131,7 @@ class OneDnnKernelsTest {
         float[] expected = new float[m * n];
         float[] actual = new float[m * n];
         REFERENCE.linear(w, b, Split.REPLICATED).forward(x, m, expected);
-        FP32.linear(w, b, Split.REPLICATED).forward(x, m, actual);
+        backend.linear(w, b, Split.REPLICATED).forward(x, m, actual);
         assertClose(actual, expected, 2e-5);
     }
 
@@ -177,25 +188,27 @@ class OneDnnKernelsTest {
         }
     }
 
-    static Stream<int[]> convCases() {
+    static Stream<Arguments> convCases() {
         // in, out, kernel, stride, padding, h, w
-        return Stream.of(new int[] {3, 8, 3, 2, 1, 17, 16}, new int[] {8, 8, 3, 1, 1, 9, 11}, new int[] {8, 32, 1, 1, 0, 6, 6},
-                new int[] {5, 3, 1, 1, 0, 4, 5}, new int[] {20, 17, 3, 1, 1, 12, 12}, new int[] {3, 12, 3, 2, 1, 24, 24},
-                new int[] {16, 24, 1, 1, 0, 7, 3}, new int[] {4, 6, 5, 2, 2, 11, 13}, new int[] {6, 5, 3, 1, 0, 3, 3});
+        Stream<int[]> geometries = Stream.of(new int[] {3, 8, 3, 2, 1, 17, 16}, new int[] {8, 8, 3, 1, 1, 9, 11},
+                new int[] {8, 32, 1, 1, 0, 6, 6}, new int[] {5, 3, 1, 1, 0, 4, 5}, new int[] {20, 17, 3, 1, 1, 12, 12},
+                new int[] {3, 12, 3, 2, 1, 24, 24}, new int[] {16, 24, 1, 1, 0, 7, 3}, new int[] {4, 6, 5, 2, 2, 11, 13},
+                new int[] {6, 5, 3, 1, 0, 3, 3});
+        return geometries.flatMap(g -> Stream.of(Arguments.of(OneDnnMode.FP32, g), Arguments.of(OneDnnMode.OFF, g)));
     }
 
-    @ParameterizedTest
+    @ParameterizedTest(name = "{0} {1}")
     @MethodSource("convCases")
-    void convMatchesReference(int[] g) {
-        assumeOneDnn();
+    void convMatchesReference(OneDnnMode mode, int[] g) {
+        CpuBackend backend = backend(mode);
         int in = g[0], out = g[1], k = g[2], stride = g[3], pad = g[4], h = g[5], w = g[6];
         SplittableRandom rnd = new SplittableRandom(in * 13L + out + k);
         float[] weight = random(rnd, out * in * k * k);
         float[] bias = random(rnd, out);
         float[] x = random(rnd, in * h * w);
         Conv2d ref = REFERENCE.conv2d(weight, bias, in, out, k, stride, pad);
-        Conv2d fast = FP32.conv2d(weight, bias, in, out, k, stride, pad);
-        assertThat(fast).isInstanceOf(Nd4jConv.class);
+        Conv2d fast = backend.conv2d(weight, bias, in, out, k, stride, pad);
+        assertThat(fast).isInstanceOf(mode == OneDnnMode.OFF ? Im2colConv.class : Nd4jConv.class);
         int oh = ref.outSize(h), ow = ref.outSize(w);
         assertThat(fast.outSize(h)).isEqualTo(oh);
         float[] expected = new float[out * oh * ow];
