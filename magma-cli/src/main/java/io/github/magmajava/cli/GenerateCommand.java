@@ -10,7 +10,10 @@ import io.github.magmajava.ImageInput;
 import io.github.magmajava.Magma;
 import io.github.magmajava.TokenListener;
 import io.github.magmajava.config.MagmaConfig;
+import io.github.magmajava.io.CacheDirectory;
 import io.github.magmajava.io.Npy;
+import io.github.magmajava.quant.Q8Cache;
+import io.github.magmajava.quant.WeightFormat;
 import io.github.magmajava.sampling.SamplingOptions;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -20,9 +23,11 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Answer a prompt about an image. The text streams to stdout as it is generated.")
@@ -72,6 +77,22 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Compute threads (default: all processors).")
     Integer threads;
 
+    @Option(names = "--weights", defaultValue = "fp16", converter = WeightFormatConverter.class,
+            description = "fp16: as stored; q8: int8 blocks, about twice the decode speed, made once into the cache"
+                    + " directory ($MAGMA_CACHE_DIR, default ~/.cache/magma-java) (default: ${DEFAULT-VALUE}).")
+    WeightFormat weights;
+
+    static final class WeightFormatConverter implements ITypeConverter<WeightFormat> {
+        @Override
+        public WeightFormat convert(String value) {
+            try {
+                return WeightFormat.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
     @Option(names = "--json", description = "Print {\"text\", \"tokens\", \"promptTokens\", \"timings\"} instead of streaming.")
     boolean json;
 
@@ -88,6 +109,11 @@ final class GenerateCommand implements Callable<Integer> {
         }
         if (threads != null) {
             builder.threads(threads);
+        }
+        builder.weights(weights);
+        if (weights == WeightFormat.Q8 && !Q8Cache.isCurrent(checkpoint, CacheDirectory.resolve())) {
+            spec.commandLine().getErr().println("int8 weights: quantizing " + checkpoint + " into "
+                    + Q8Cache.file(checkpoint, CacheDirectory.resolve()) + " (first use only)");
         }
         try (Magma magma = builder.load()) {
             GenerationRequest request = new GenerationRequest(ImageInput.file(image), prompt, options, dumpDir != null);

@@ -9,6 +9,8 @@ public enum DType {
     BFLOAT16("bfloat16", 2, "BFloat16Storage", "BF16"),
     FLOAT32("float32", 4, "FloatStorage", "F32"),
     INT64("int64", 8, "LongStorage", "I64"),
+    /** Quantized weights (the int8 cache of {@code --weights q8}). */
+    INT8("int8", 1, "CharStorage", "I8"),
     BOOL("bool", 1, "BoolStorage", "BOOL");
 
     private final String torchName;

@@ -160,7 +160,7 @@ public final class SafetensorsFile implements TensorFile {
         DType dtype = dtypeNode.isTextual() ? DType.fromSafetensors(dtypeNode.textValue()).orElse(null) : null;
         if (dtype == null) {
             throw new CheckpointException(file, "tensor '" + name + "' has dtype " + dtypeNode
-                    + "; magma-java reads F16, BF16, F32, I64 and BOOL");
+                    + "; magma-java reads F16, BF16, F32, I64, I8 and BOOL");
         }
         long[] shape = longs(file, name, "shape", node.get("shape"), -1);
         long[] offsets = longs(file, name, "data_offsets", node.get("data_offsets"), 2);

@@ -86,13 +86,14 @@ public final class Tensor {
         return new Tensor(newName, dtype, shape, data);
     }
 
-    /** Element {@code i} (flat, row-major) widened to float; int64 and bool are converted. */
+    /** Element {@code i} (flat, row-major) widened to float; int64, int8 and bool are converted. */
     public float getFloat(long i) {
         return switch (dtype) {
             case FLOAT16 -> Float.float16ToFloat(data.getAtIndex(F16, i));
             case BFLOAT16 -> Float.intBitsToFloat(data.getAtIndex(F16, i) << 16);
             case FLOAT32 -> data.getAtIndex(F32, i);
             case INT64 -> data.getAtIndex(I64, i);
+            case INT8 -> data.get(ValueLayout.JAVA_BYTE, i);
             case BOOL -> data.get(ValueLayout.JAVA_BYTE, i) != 0 ? 1f : 0f;
         };
     }

@@ -5,6 +5,8 @@ import io.github.magmajava.backend.Conv2d;
 import io.github.magmajava.backend.Linear;
 import io.github.magmajava.backend.Split;
 import io.github.magmajava.io.Tensor;
+import io.github.magmajava.quant.Q8Weights;
+import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
 
@@ -19,23 +21,26 @@ public final class CpuBackend implements Backend {
     private final ForkJoinPool pool;
     /** oneDNN kernels for prefill GEMMs and convolutions; null: pure Java only. */
     private final Nd4jKernels oneDnn;
+    /** Int8 replacements of Linear weights by name, or null. */
+    private final Q8Weights quantized;
 
-    private CpuBackend(int threads, OneDnnMode mode) {
+    private CpuBackend(int threads, OneDnnMode mode, Q8Weights quantized) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, found " + threads);
         }
         this.pool = new ForkJoinPool(threads);
+        this.quantized = quantized;
         this.oneDnn = Nd4jKernels.open(mode, pool).orElse(null);
     }
 
     /** One worker per available processor; oneDNN as {@link OneDnnMode#configured()} says. */
     public static CpuBackend create() {
-        return new CpuBackend(Runtime.getRuntime().availableProcessors(), OneDnnMode.configured());
+        return new CpuBackend(Runtime.getRuntime().availableProcessors(), OneDnnMode.configured(), null);
     }
 
     /** {@code threads} Java workers; oneDNN as {@link OneDnnMode#configured()} says. */
     public static CpuBackend withThreads(int threads) {
-        return new CpuBackend(threads, OneDnnMode.configured());
+        return new CpuBackend(threads, OneDnnMode.configured(), null);
     }
 
     /**
@@ -43,7 +48,7 @@ public final class CpuBackend implements Backend {
      * OpenMP threads follow {@code OMP_NUM_THREADS} (default: every core), not {@code threads}.
      */
     public static CpuBackend withThreads(int threads, OneDnnMode mode) {
-        return new CpuBackend(threads, mode);
+        return new CpuBackend(threads, mode, null);
     }
 
     public int threads() {
@@ -65,7 +70,8 @@ public final class CpuBackend implements Backend {
         if (weight.rank() != 2) {
             throw new IllegalArgumentException("linear weight " + weight.name() + " must be [out, in], found " + weight.describe());
         }
-        WeightMatrix w = WeightMatrix.of(weight);
+        WeightMatrix w = quantized == null ? WeightMatrix.of(weight)
+                : quantized.find(weight).map(WeightMatrix::of).orElseGet(() -> WeightMatrix.of(weight));
         float[] b = bias == null ? null : bias.toFloatArray();
         if (b != null && b.length != w.rows) {
             throw new IllegalArgumentException("linear bias " + bias.name() + " must have " + w.rows + " values, found " + b.length);
@@ -158,6 +164,38 @@ public final class CpuBackend implements Backend {
         pool.shutdown();
         if (oneDnn != null) {
             oneDnn.close();
+        }
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Options of a {@link CpuBackend}. */
+    public static final class Builder {
+        private int threads = Runtime.getRuntime().availableProcessors();
+        private Q8Weights quantized;
+
+        private Builder() {
+        }
+
+        /** Worker threads (default: one per available processor). */
+        public Builder threads(int count) {
+            this.threads = count;
+            return this;
+        }
+
+        /**
+         * Int8 weights to use instead of the Linear weights of the same name ({@code --weights q8});
+         * the others stay as given. The caller keeps ownership: close them after the backend.
+         */
+        public Builder quantized(Q8Weights weights) {
+            this.quantized = Objects.requireNonNull(weights, "quantized weights");
+            return this;
+        }
+
+        public CpuBackend build() {
+            return new CpuBackend(threads, OneDnnMode.configured(), quantized);
         }
     }
 }

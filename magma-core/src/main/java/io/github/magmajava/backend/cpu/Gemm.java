@@ -7,7 +7,7 @@ import jdk.incubator.vector.FloatVector;
 /**
  * {@code C[m, n] = A[m, k] B[n, k]^T (+ bias[n])}: both operands have the reduction dimension
  * contiguous, which is how Linear weights ([out, in]) and im2col patches are stored. Few rows
- * (decoding) stream B once, widening it in registers: memory-bound. Many rows (prefill,
+ * (decoding) stream B once, widening it in registers (int8 blocks or fp16): memory-bound. Many rows (prefill,
  * convolutions) widen a block of B into a per-thread fp32 panel and reuse it for every row:
  * compute-bound, 4 x 4 register tiles of 16-lane FMAs.
  */
@@ -35,13 +35,13 @@ final class Gemm {
         }
         int nBlocks = (n + BLOCK_N - 1) / BLOCK_N;
         if (m <= STREAM_ROWS) {
-            // Enough tasks to balance, few enough to keep each one streaming long runs of B.
+            // Enough tasks to balance, each one a contiguous run of B rows: one long sequential
+            // stream per thread is what the hardware prefetchers follow best.
             int tasks = Math.min(nBlocks, pool.getParallelism() * 8);
             run(pool, tasks, t -> {
-                for (int blk = t; blk < nBlocks; blk += tasks) {
-                    int n0 = blk * BLOCK_N;
-                    streamBlock(a, m, k, b, bias, c, n0, Math.min(n, n0 + BLOCK_N));
-                }
+                int n0 = (int) ((long) nBlocks * t / tasks) * BLOCK_N;
+                int n1 = Math.min(n, (int) ((long) nBlocks * (t + 1) / tasks) * BLOCK_N);
+                streamBlock(a, m, k, b, bias, c, n0, n1);
             });
         } else {
             int mBlocks = (m + BLOCK_M - 1) / BLOCK_M;
@@ -63,69 +63,18 @@ final class Gemm {
         }
     }
 
-    /** Rows 0..m-1 (m <= 4) against B rows n0..n1-1, B widened in registers. */
+    /**
+     * Rows 0..m-1 (m <= 4) against B rows n0..n1-1, B widened in registers by its own
+     * {@link WeightMatrix#dot}. With m > 1 each B row is read m times, from L1 after the first.
+     */
     private static void streamBlock(float[] a, int m, int k, WeightMatrix b, float[] bias, float[] c, int n0, int n1) {
-        int kv = k - k % LANES;
-        int o = n0;
-        if (m == 1) {
-            // Decoding: four output rows at once, so four independent FMA chains hide the latency.
-            for (; o + 4 <= n1; o += 4) {
-                FloatVector acc0 = FloatVector.zero(HalfFloats.F);
-                FloatVector acc1 = acc0;
-                FloatVector acc2 = acc0;
-                FloatVector acc3 = acc0;
-                for (int i = 0; i < kv; i += LANES) {
-                    FloatVector x = FloatVector.fromArray(HalfFloats.F, a, i);
-                    acc0 = b.vector(o, i).fma(x, acc0);
-                    acc1 = b.vector(o + 1, i).fma(x, acc1);
-                    acc2 = b.vector(o + 2, i).fma(x, acc2);
-                    acc3 = b.vector(o + 3, i).fma(x, acc3);
-                }
-                store(a, k, kv, b, o, 0, HalfFloats.sum(acc0), bias == null ? 0f : bias[o], c);
-                store(a, k, kv, b, o + 1, 0, HalfFloats.sum(acc1), bias == null ? 0f : bias[o + 1], c);
-                store(a, k, kv, b, o + 2, 0, HalfFloats.sum(acc2), bias == null ? 0f : bias[o + 2], c);
-                store(a, k, kv, b, o + 3, 0, HalfFloats.sum(acc3), bias == null ? 0f : bias[o + 3], c);
-            }
-        }
-        for (; o < n1; o++) {
-            FloatVector acc0 = FloatVector.zero(HalfFloats.F);
-            FloatVector acc1 = acc0;
-            FloatVector acc2 = acc0;
-            FloatVector acc3 = acc0;
-            for (int i = 0; i < kv; i += LANES) {
-                FloatVector w = b.vector(o, i);
-                acc0 = FloatVector.fromArray(HalfFloats.F, a, i).fma(w, acc0);
-                if (m > 1) {
-                    acc1 = FloatVector.fromArray(HalfFloats.F, a, k + i).fma(w, acc1);
-                }
-                if (m > 2) {
-                    acc2 = FloatVector.fromArray(HalfFloats.F, a, 2 * k + i).fma(w, acc2);
-                }
-                if (m > 3) {
-                    acc3 = FloatVector.fromArray(HalfFloats.F, a, 3 * k + i).fma(w, acc3);
-                }
-            }
-            // Reduced one by one: collecting the vectors in an array would make C2 box them.
+        int n = b.rows;
+        for (int o = n0; o < n1; o++) {
             float bo = bias == null ? 0f : bias[o];
-            store(a, k, kv, b, o, 0, HalfFloats.sum(acc0), bo, c);
-            if (m > 1) {
-                store(a, k, kv, b, o, 1, HalfFloats.sum(acc1), bo, c);
-            }
-            if (m > 2) {
-                store(a, k, kv, b, o, 2, HalfFloats.sum(acc2), bo, c);
-            }
-            if (m > 3) {
-                store(a, k, kv, b, o, 3, HalfFloats.sum(acc3), bo, c);
+            for (int r = 0; r < m; r++) {
+                c[r * n + o] = b.dot(o, a, r * k) + bo;
             }
         }
-    }
-
-    /** c[r, o] = the vector part plus the scalar tail of the dot product, plus the bias. */
-    private static void store(float[] a, int k, int kv, WeightMatrix b, int o, int r, float sum, float bias, float[] c) {
-        for (int i = kv; i < k; i++) {
-            sum += a[r * k + i] * b.get(o, i);
-        }
-        c[r * b.rows + o] = sum + bias;
     }
 
     /** Rows m0..m1-1 against B rows n0..n1-1, B widened once into a panel. */

@@ -7,6 +7,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -22,6 +23,10 @@ final class HalfFloats {
     static final int LANES = F.length();
 
     private static final float TWO_POW_112 = 0x1p112f;
+    /** Lane i to lane i + 8, i + 4, i + 2 (mod 16): the fixed pairing of {@link #sum}. */
+    private static final VectorShuffle<Float> HALVES = VectorShuffle.iota(F, 8, 1, true);
+    private static final VectorShuffle<Float> QUARTERS = VectorShuffle.iota(F, 4, 1, true);
+    private static final VectorShuffle<Float> EIGHTHS = VectorShuffle.iota(F, 2, 1, true);
 
     private HalfFloats() {
     }
@@ -44,17 +49,17 @@ final class HalfFloats {
     }
 
     /**
-     * The sum of a vector's lanes in a fixed order. {@code reduceLanes(ADD)} on floats leaves the
-     * order open, and the JIT's intrinsic and the interpreter's fallback do differ in the last
-     * bits: that would make results (and sampled tokens) depend on warm-up.
+     * The sum of a vector's lanes in a fixed order: pairwise, lane i with lane i + 8, then i + 4,
+     * then i + 2, then lanes 0 and 1. {@code reduceLanes(ADD)} on floats leaves the order open,
+     * and the JIT's intrinsic and the interpreter's fallback do differ in the last bits: that would
+     * make results (and sampled tokens) depend on warm-up. Shuffles and lanewise adds are exact
+     * per lane, so this order holds in every mode, without the array a lane-by-lane loop needs.
      */
     static float sum(FloatVector v) {
-        float[] lanes = v.toArray();
-        float s = 0;
-        for (float lane : lanes) {
-            s += lane;
-        }
-        return s;
+        FloatVector s = v.add(v.rearrange(HALVES));
+        s = s.add(s.rearrange(QUARTERS));
+        s = s.add(s.rearrange(EIGHTHS));
+        return s.lane(0) + s.lane(1);
     }
 
     /** Sixteen bfloat16 values at byte offset {@code offset} of a little-endian segment. */

@@ -2,14 +2,21 @@ package io.github.magmajava.backend.cpu;
 
 import io.github.magmajava.io.DType;
 import io.github.magmajava.io.Tensor;
+import io.github.magmajava.quant.Q8Quantizer;
+import io.github.magmajava.quant.Q8Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
- * A read-only [rows, cols] matrix in its stored format (fp16/bf16 as mapped, or fp32), read as
- * float vectors. Kernels never copy a whole weight: they widen the chunk they need.
+ * A read-only [rows, cols] matrix in its stored format (fp16/bf16 as mapped, fp32, or int8
+ * blocks), read as float vectors. Kernels never copy a whole weight: they widen the chunk they
+ * need. Each format has its own {@link #dot}, the decode kernel, so that the widening is inlined
+ * into the loop instead of going through a virtual call per vector.
  */
 abstract sealed class WeightMatrix {
     final int rows;
@@ -34,6 +41,13 @@ abstract sealed class WeightMatrix {
     static WeightMatrix of(float[] values, int rows, int cols) {
         return new Heap32(values, rows, cols);
     }
+
+    static WeightMatrix of(Q8Tensor q) {
+        return new Q8(q.values().data(), q.scales().data(), q.rows(), q.cols());
+    }
+
+    /** {@code sum_c W[r, c] x[xOffset + c]}: one output of a matrix-vector product. */
+    abstract float dot(int r, float[] x, int xOffset);
 
     /** {@link HalfFloats#LANES} values of row {@code r} from column {@code c} (c + LANES <= cols). */
     abstract FloatVector vector(int r, int c);
@@ -78,6 +92,27 @@ abstract sealed class WeightMatrix {
             short h = data.getAtIndex(LE, (long) r * cols + c);
             return bfloat ? Float.intBitsToFloat(h << 16) : Float.float16ToFloat(h);
         }
+
+        @Override
+        float dot(int r, float[] x, int xOffset) {
+            long row = (long) r * cols * 2;
+            int kv = cols - cols % HalfFloats.LANES;
+            FloatVector acc = FloatVector.zero(HalfFloats.F);
+            if (bfloat) {
+                for (int c = 0; c < kv; c += HalfFloats.LANES) {
+                    acc = FloatVector.fromArray(HalfFloats.F, x, xOffset + c).fma(HalfFloats.bfloat16(data, row + 2L * c), acc);
+                }
+            } else {
+                for (int c = 0; c < kv; c += HalfFloats.LANES) {
+                    acc = FloatVector.fromArray(HalfFloats.F, x, xOffset + c).fma(HalfFloats.float16(data, row + 2L * c), acc);
+                }
+            }
+            float sum = HalfFloats.sum(acc);
+            for (int c = kv; c < cols; c++) {
+                sum += x[xOffset + c] * get(r, c);
+            }
+            return sum;
+        }
     }
 
     static final class Segment32 extends WeightMatrix {
@@ -97,6 +132,22 @@ abstract sealed class WeightMatrix {
         @Override
         float get(int r, int c) {
             return data.getAtIndex(LE, (long) r * cols + c);
+        }
+
+        @Override
+        float dot(int r, float[] x, int xOffset) {
+            long row = (long) r * cols * 4;
+            int kv = cols - cols % HalfFloats.LANES;
+            FloatVector acc = FloatVector.zero(HalfFloats.F);
+            for (int c = 0; c < kv; c += HalfFloats.LANES) {
+                acc = FloatVector.fromArray(HalfFloats.F, x, xOffset + c)
+                        .fma(FloatVector.fromMemorySegment(HalfFloats.F, data, row + 4L * c, ByteOrder.LITTLE_ENDIAN), acc);
+            }
+            float sum = HalfFloats.sum(acc);
+            for (int c = kv; c < cols; c++) {
+                sum += x[xOffset + c] * get(r, c);
+            }
+            return sum;
         }
     }
 
@@ -119,8 +170,112 @@ abstract sealed class WeightMatrix {
         }
 
         @Override
+        float dot(int r, float[] x, int xOffset) {
+            return Gemm.dot(x, xOffset, values, r * cols, cols);
+        }
+
+        @Override
         float[] heapArray() {
             return values;
+        }
+    }
+
+    /**
+     * Int8 blocks ({@link Q8Tensor}): {@code W[r, c] = q[r, c] * s[r, c / 32]}. The decode kernel
+     * multiplies a block's 32 int8 values, widened in registers, by x first and applies the scale
+     * once per block.
+     */
+    static final class Q8 extends WeightMatrix {
+        private static final int BLOCK = Q8Quantizer.BLOCK;
+        private static final VectorSpecies<Byte> BYTES_16 = ByteVector.SPECIES_128;
+        private static final VectorSpecies<Byte> BYTES_32 = ByteVector.SPECIES_256;
+        private static final ValueLayout.OfShort LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+        static {
+            if (BLOCK != 2 * HalfFloats.LANES) {
+                throw new ExceptionInInitializerError("the q8 kernel reads blocks of two " + HalfFloats.LANES
+                        + "-lane vectors, the format has blocks of " + BLOCK);
+            }
+        }
+
+        private final MemorySegment values;
+        private final MemorySegment scales;
+        private final int blocks;
+
+        Q8(MemorySegment values, MemorySegment scales, int rows, int cols) {
+            super(rows, cols);
+            this.values = values;
+            this.scales = scales;
+            this.blocks = Q8Quantizer.blocks(cols);
+        }
+
+        private float scale(int r, int block) {
+            return Float.float16ToFloat(scales.getAtIndex(LE, (long) r * blocks + block));
+        }
+
+        @Override
+        FloatVector vector(int r, int c) {
+            if (c % BLOCK + HalfFloats.LANES > BLOCK) {
+                // Straddles two blocks: never from the kernels, whose c are multiples of LANES.
+                float[] lanes = new float[HalfFloats.LANES];
+                for (int i = 0; i < lanes.length; i++) {
+                    lanes[i] = get(r, c + i);
+                }
+                return FloatVector.fromArray(HalfFloats.F, lanes, 0);
+            }
+            return ((FloatVector) ByteVector.fromMemorySegment(BYTES_16, values, (long) r * cols + c, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.B2F, HalfFloats.F, 0)).mul(scale(r, c / BLOCK));
+        }
+
+        @Override
+        float get(int r, int c) {
+            return values.get(ValueLayout.JAVA_BYTE, (long) r * cols + c) * scale(r, c / BLOCK);
+        }
+
+        @Override
+        float dot(int r, float[] x, int xOffset) {
+            MemorySegment q8 = values;
+            MemorySegment s16 = scales;
+            long row = (long) r * cols;
+            long scaleRow = (long) r * blocks;
+            int full = cols / BLOCK;
+            FloatVector acc = FloatVector.zero(HalfFloats.F);
+            for (int b = 0; b < full; b++) {
+                int c = b * BLOCK;
+                ByteVector q = ByteVector.fromMemorySegment(BYTES_32, q8, row + c, ByteOrder.LITTLE_ENDIAN);
+                FloatVector block = FloatVector.fromArray(HalfFloats.F, x, xOffset + c)
+                        .mul((FloatVector) q.convertShape(VectorOperators.B2F, HalfFloats.F, 0));
+                block = FloatVector.fromArray(HalfFloats.F, x, xOffset + c + HalfFloats.LANES)
+                        .fma((FloatVector) q.convertShape(VectorOperators.B2F, HalfFloats.F, 1), block);
+                float s = Float.float16ToFloat(s16.getAtIndex(LE, scaleRow + b));
+                acc = block.fma(FloatVector.broadcast(HalfFloats.F, s), acc);
+            }
+            float sum = HalfFloats.sum(acc);
+            if (full < blocks) {
+                float tail = 0;
+                for (int c = full * BLOCK; c < cols; c++) {
+                    tail += x[xOffset + c] * values.get(ValueLayout.JAVA_BYTE, row + c);
+                }
+                sum += tail * scale(r, full);
+            }
+            return sum;
+        }
+
+        @Override
+        void widenRow(int r, float[] dst, int offset) {
+            long row = (long) r * cols;
+            int full = cols / BLOCK;
+            for (int b = 0; b < full; b++) {
+                int c = b * BLOCK;
+                FloatVector s = FloatVector.broadcast(HalfFloats.F, scale(r, b));
+                ByteVector q = ByteVector.fromMemorySegment(BYTES_32, values, row + c, ByteOrder.LITTLE_ENDIAN);
+                ((FloatVector) q.convertShape(VectorOperators.B2F, HalfFloats.F, 0)).mul(s).intoArray(dst, offset + c);
+                ((FloatVector) q.convertShape(VectorOperators.B2F, HalfFloats.F, 1)).mul(s)
+                        .intoArray(dst, offset + c + HalfFloats.LANES);
+            }
+            for (int c = full * BLOCK; c < cols; c++) {
+                dst[offset + c] = get(r, c);
+            }
         }
     }
 }

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.SplittableRandom;
+import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.Test;
 
 class HalfFloatsTest {
@@ -44,6 +46,29 @@ class HalfFloatsTest {
             for (int j = 0; j < lanes.length; j++) {
                 assertThat(Float.floatToRawIntBits(lanes[j])).isEqualTo((i + j) << 16);
             }
+        }
+    }
+
+    /** The lane sum follows its documented pairing exactly, whatever the values (order matters in float). */
+    @Test
+    void laneSumsPairLanesInTheDocumentedOrder() {
+        SplittableRandom rnd = new SplittableRandom(3);
+        float[] v = new float[HalfFloats.LANES];
+        for (int round = 0; round < 10_000; round++) {
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (float) (rnd.nextGaussian() * Math.pow(10, rnd.nextInt(-8, 9)));
+            }
+            float[] s = v.clone();
+            for (int half = 8; half >= 2; half /= 2) {
+                float[] next = new float[16];
+                for (int i = 0; i < 16; i++) {
+                    next[i] = s[i] + s[(i + half) % 16];
+                }
+                s = next;
+            }
+            float expected = s[0] + s[1];
+            float actual = HalfFloats.sum(FloatVector.fromArray(HalfFloats.F, v, 0));
+            assertThat(Float.floatToRawIntBits(actual)).as("round %d", round).isEqualTo(Float.floatToRawIntBits(expected));
         }
     }
 }
