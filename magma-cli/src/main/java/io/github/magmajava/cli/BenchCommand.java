@@ -12,6 +12,9 @@ import io.github.magmajava.config.MagmaConfig;
 import io.github.magmajava.image.PreprocessedImage;
 import io.github.magmajava.io.CacheDirectory;
 import io.github.magmajava.io.Tensor;
+import io.github.magmajava.quant.Q8Cache;
+import io.github.magmajava.quant.Q8Quantizer;
+import io.github.magmajava.quant.WeightFormat;
 import io.github.magmajava.sampling.SamplingOptions;
 import io.github.magmajava.weights.MagmaWeights;
 import io.github.magmajava.weights.SyntheticCheckpoint;
@@ -51,6 +54,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Compute threads (default: all processors).")
     Integer threads;
 
+    @Option(names = "--weights", defaultValue = "fp16", converter = GenerateCommand.WeightFormatConverter.class,
+            description = "fp16 as stored, or q8 (int8 blocks, quantized once into the cache directory) (default: ${DEFAULT-VALUE}).")
+    WeightFormat weights;
+
     @Option(names = "--prompt-tokens", defaultValue = "16", description = "Text tokens after the image (default: ${DEFAULT-VALUE}).")
     int promptTokens;
 
@@ -86,7 +93,10 @@ final class BenchCommand implements Callable<Integer> {
                     + " (made on first use, ~" + CliFormat.bytes(weightBytes(MagmaWeights.expectedShapes(model), n -> true)) + ")...");
             file = SyntheticCheckpoint.ensure(model, CacheDirectory.resolve(), 0);
         }
-        Magma.Builder builder = Magma.builder(file).config(model);
+        Magma.Builder builder = Magma.builder(file).config(model).weights(weights);
+        if (weights == WeightFormat.Q8) {
+            err.println("bench: int8 weights from " + Q8Cache.file(file, CacheDirectory.resolve()) + " (quantized on first use)...");
+        }
         if (threads != null) {
             builder.threads(threads);
         }
@@ -110,7 +120,7 @@ final class BenchCommand implements Callable<Integer> {
         MagmaConfig model = magma.config();
         int prefillTokens = model.visual().imageTokens() + promptTokens;
         // Per decode step every LM matrix is read once (the embedding: one row only).
-        long decodeBytes = weightBytes(MagmaWeights.expectedShapes(model), n -> n.startsWith("lm.") && !n.contains("wte"));
+        long decodeBytes = decodeBytes(MagmaWeights.expectedShapes(model));
         double encode = median(timed, g -> seconds(g.timings().imageEncode()));
         double prefill = median(timed, g -> seconds(g.timings().prefill()));
         double decodeRate = median(timed, g -> g.timings().decodeTokensPerSecond());
@@ -121,7 +131,7 @@ final class BenchCommand implements Callable<Integer> {
         Map<String, Long> memory = CliFormat.memoryKiB();
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode r = mapper.createObjectNode();
-        r.put("config", model.name()).put("weights", "fp16").put("threads", cores);
+        r.put("config", model.name()).put("weights", weights.name().toLowerCase(java.util.Locale.ROOT)).put("threads", cores);
         r.put("promptTokens", promptTokens).put("prefillTokens", prefillTokens).put("newTokens", newTokens).put("runs", timed.size());
         r.put("readBandwidthGBps", bandwidth);
         r.put("loadSeconds", seconds(magma.loadTime()));
@@ -138,8 +148,8 @@ final class BenchCommand implements Callable<Integer> {
             out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(r));
             return;
         }
-        out.printf("magma bench: %s, fp16 weights, %d threads, %d image + %d prompt tokens, %d new tokens, median of %d runs%n",
-                model.name(), cores, model.visual().imageTokens(), promptTokens, newTokens, timed.size());
+        out.printf("magma bench: %s, %s weights, %d threads, %d image + %d prompt tokens, %d new tokens, median of %d runs%n",
+                model.name(), weights.name().toLowerCase(java.util.Locale.ROOT), cores, model.visual().imageTokens(), promptTokens, newTokens, timed.size());
         out.printf("  %-26s %10.2f GB/s%n", "read bandwidth", bandwidth);
         out.printf("  %-26s %10.2f s%n", "load (map + validate)", seconds(magma.loadTime()));
         out.printf("  %-26s %10.2f s%n", "image encode", encode);
@@ -150,6 +160,23 @@ final class BenchCommand implements Callable<Integer> {
         out.printf("  %-26s %10.2f s%n", "end-to-end caption", total);
         out.printf("  %-26s %10s (anonymous %s, mapped file %s)%n", "peak RSS", CliFormat.bytes(memory.getOrDefault("VmHWM", 0L) * 1024),
                 CliFormat.bytes(memory.getOrDefault("RssAnon", 0L) * 1024), CliFormat.bytes(memory.getOrDefault("RssFile", 0L) * 1024));
+    }
+
+    /**
+     * Bytes of weights one decode step reads: every LM matrix once (the embedding: one row, left
+     * out); int8 matrices take one byte per weight plus an fp16 scale per block.
+     */
+    private long decodeBytes(Map<String, long[]> shapes) {
+        double total = 0;
+        for (var e : shapes.entrySet()) {
+            if (!e.getKey().startsWith("lm.") || e.getKey().contains("wte")) {
+                continue;
+            }
+            long n = Tensor.numel(e.getValue());
+            boolean matrix = e.getValue().length == 2;
+            total += weights == WeightFormat.Q8 && matrix ? n * (1 + 2.0 / Q8Quantizer.BLOCK) : n * 2.0;
+        }
+        return (long) total;
     }
 
     private static long weightBytes(Map<String, long[]> shapes, java.util.function.Predicate<String> include) {
