@@ -59,7 +59,7 @@ final class InspectCommand implements Callable<Integer> {
             }
             Optional<MagmaConfig> preset = MagmaWeights.detectPreset(tensors);
             out.println();
-            out.printf("%d tensors, %s of tensor data (shared storages counted once)%n", tensors.size(), humanBytes(distinctBytes(tensors)));
+            out.printf("%d tensors, %s of tensor data (shared storages counted once)%n", tensors.size(), CliFormat.bytes(distinctBytes(tensors)));
             out.println("config: " + preset.map(c -> c.name() + " (shapes match the preset; magma_v1_500 has the same shapes)")
                     .orElse("no preset matches these shapes; pass --model-config FILE.json to generate"));
         }
@@ -76,19 +76,5 @@ final class InspectCommand implements Callable<Integer> {
             }
         }
         return total;
-    }
-
-    static String humanBytes(long bytes) {
-        if (bytes < 1024) {
-            return bytes + " B";
-        }
-        String[] units = {"KiB", "MiB", "GiB", "TiB"};
-        double v = bytes;
-        int u = -1;
-        while (v >= 1024 && u < units.length - 1) {
-            v /= 1024;
-            u++;
-        }
-        return String.format("%.2f %s", v, units[u]);
     }
 }

@@ -119,6 +119,25 @@ class MagmaCliTest {
     }
 
     @Test
+    void benchTimesEveryStage() throws Exception {
+        Path model = FIXTURES.resolve("magma/tiny_a");
+        Result r = run("bench", "--checkpoint", model.resolve("model.pt").toString(), "--model-config",
+                model.resolve("config.json").toString(), "--prompt-tokens", "5", "--new-tokens", "4", "--warmup", "0", "--runs", "2", "--bandwidth-mib", "64", "--json");
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode json = JSON.readTree(r.out());
+        assertThat(json.get("config").asText()).isEqualTo("tiny_a");
+        assertThat(json.get("prefillTokens").asInt()).isEqualTo(4 + 5);
+        assertThat(json.get("decodeSteps").asInt()).isEqualTo(3);
+        for (String key : new String[] {"readBandwidthGBps", "loadSeconds", "imageEncodeSeconds", "prefillSeconds",
+                "decodeTokensPerSecond", "decodeWeightGBps", "timeToFirstTokenSeconds", "endToEndSeconds", "peakRssBytes"}) {
+            assertThat(json.get(key).asDouble()).as(key).isPositive();
+        }
+        Result table = run("bench", "--checkpoint", model.resolve("model.pt").toString(), "--model-config",
+                model.resolve("config.json").toString(), "--warmup", "0", "--runs", "1", "--new-tokens", "2", "--bandwidth-mib", "64");
+        assertThat(table.out()).contains("read bandwidth", "prefill (20 tokens)", "decode (1 steps)", "peak RSS");
+    }
+
+    @Test
     void errorsAreOneLineWithANonZeroExit(@TempDir Path dir) throws Exception {
         Path missing = dir.resolve("absent.pt");
         Result r = run("inspect", missing.toString());

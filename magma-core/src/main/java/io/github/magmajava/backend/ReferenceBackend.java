@@ -47,8 +47,7 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public Conv2d conv2d(float[] weight, float[] bias, int inChannels, int outChannels, int kernel, int stride, int padding) {
-        Shapes.checkConv(weight, bias, inChannels, outChannels, kernel, stride, padding);
-        return new Shapes.ConvSpec(inChannels, outChannels, kernel, stride, padding) {
+        return new AbstractConv2d(weight, bias, inChannels, outChannels, kernel, stride, padding) {
             @Override
             public void forward(float[] x, int h, int w, float[] y) {
                 int oh = outSize(h);

@@ -12,36 +12,52 @@ import java.util.stream.IntStream;
 
 /**
  * The default backend: pure Java on the JDK's Vector API, weights kept as mapped (fp16 widened
- * in registers or per panel), work split over a private fork-join pool. Closing it stops the pool.
+ * in registers or per panel), work split over a private fork-join pool. Where nd4j's oneDNN build
+ * runs (linux-x86_64 with AVX-512), many-row Linear layers (prefill) and convolutions run on
+ * oneDNN instead ({@link OneDnnMode}, docs/nd4j.md); elsewhere the pure-Java kernels do
+ * everything. Closing it stops the pool and frees the native scratch buffers.
  */
 public final class CpuBackend implements Backend {
     private final ForkJoinPool pool;
+    /** oneDNN kernels for prefill GEMMs and convolutions; null: pure Java only. */
+    private final Nd4jKernels oneDnn;
     /** Int8 replacements of Linear weights by name, or null. */
     private final Q8Weights quantized;
 
-    private CpuBackend(int threads) {
-        this(threads, null);
-    }
-
-    private CpuBackend(int threads, Q8Weights quantized) {
+    private CpuBackend(int threads, OneDnnMode mode, Q8Weights quantized) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, found " + threads);
         }
         this.pool = new ForkJoinPool(threads);
         this.quantized = quantized;
+        this.oneDnn = Nd4jKernels.open(mode, pool).orElse(null);
     }
 
-    /** One worker per available processor. */
+    /** One worker per available processor; oneDNN as {@link OneDnnMode#configured()} says. */
     public static CpuBackend create() {
-        return new CpuBackend(Runtime.getRuntime().availableProcessors());
+        return new CpuBackend(Runtime.getRuntime().availableProcessors(), OneDnnMode.configured(), null);
     }
 
+    /** {@code threads} Java workers; oneDNN as {@link OneDnnMode#configured()} says. */
     public static CpuBackend withThreads(int threads) {
-        return new CpuBackend(threads);
+        return new CpuBackend(threads, OneDnnMode.configured(), null);
+    }
+
+    /**
+     * {@code threads} Java workers, oneDNN in {@code mode} where it can run. oneDNN's own
+     * OpenMP threads follow {@code OMP_NUM_THREADS} (default: every core), not {@code threads}.
+     */
+    public static CpuBackend withThreads(int threads, OneDnnMode mode) {
+        return new CpuBackend(threads, mode, null);
     }
 
     public int threads() {
         return pool.getParallelism();
+    }
+
+    /** The oneDNN mode in effect: {@link OneDnnMode#OFF} when asked for or when nd4j cannot run here. */
+    public OneDnnMode oneDnnMode() {
+        return oneDnn == null ? OneDnnMode.OFF : oneDnn.mode();
     }
 
     @Override
@@ -59,6 +75,9 @@ public final class CpuBackend implements Backend {
         float[] b = bias == null ? null : bias.toFloatArray();
         if (b != null && b.length != w.rows) {
             throw new IllegalArgumentException("linear bias " + bias.name() + " must have " + w.rows + " values, found " + b.length);
+        }
+        if (oneDnn != null) {
+            return oneDnn.linear(w, b);
         }
         return new Linear() {
             @Override
@@ -80,6 +99,9 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Conv2d conv2d(float[] weight, float[] bias, int inChannels, int outChannels, int kernel, int stride, int padding) {
+        if (oneDnn != null) {
+            return oneDnn.conv2d(weight, bias, inChannels, outChannels, kernel, stride, padding);
+        }
         return new Im2colConv(weight, bias, inChannels, outChannels, kernel, stride, padding, pool);
     }
 
@@ -140,6 +162,9 @@ public final class CpuBackend implements Backend {
     @Override
     public void close() {
         pool.shutdown();
+        if (oneDnn != null) {
+            oneDnn.close();
+        }
     }
 
     public static Builder builder() {
@@ -170,7 +195,7 @@ public final class CpuBackend implements Backend {
         }
 
         public CpuBackend build() {
-            return new CpuBackend(threads, quantized);
+            return new CpuBackend(threads, OneDnnMode.configured(), quantized);
         }
     }
 }

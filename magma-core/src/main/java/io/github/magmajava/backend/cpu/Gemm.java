@@ -145,10 +145,15 @@ final class Gemm {
             c32 = a3.fma(b2, c32);
             c33 = a3.fma(b3, c33);
         }
-        FloatVector[] acc = {c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33};
+        // Reduced one by one: collecting the vectors in an array would make C2 box them.
+        float[] sums = {
+            HalfFloats.sum(c00), HalfFloats.sum(c01), HalfFloats.sum(c02), HalfFloats.sum(c03),
+            HalfFloats.sum(c10), HalfFloats.sum(c11), HalfFloats.sum(c12), HalfFloats.sum(c13),
+            HalfFloats.sum(c20), HalfFloats.sum(c21), HalfFloats.sum(c22), HalfFloats.sum(c23),
+            HalfFloats.sum(c30), HalfFloats.sum(c31), HalfFloats.sum(c32), HalfFloats.sum(c33)};
         for (int rr = 0; rr < 4; rr++) {
             for (int jj = 0; jj < 4; jj++) {
-                float sum = HalfFloats.sum(acc[rr * 4 + jj]);
+                float sum = sums[rr * 4 + jj];
                 for (int i = kv; i < k; i++) {
                     sum += a[aBase + rr * k + i] * p[pBase + jj * k + i];
                 }

@@ -1,6 +1,6 @@
 package io.github.magmajava.backend.cpu;
 
-import io.github.magmajava.backend.Conv2d;
+import io.github.magmajava.backend.AbstractConv2d;
 import java.util.concurrent.ForkJoinPool;
 
 /**
@@ -8,62 +8,23 @@ import java.util.concurrent.ForkJoinPool;
  * comes out channel-major ([out, oh*ow], i.e. CHW) without a transpose; a 1x1 stride-1 conv
  * only transposes its input.
  */
-final class Im2colConv implements Conv2d {
+final class Im2colConv extends AbstractConv2d {
     private final float[] weights;
     private final float[] bias;
-    private final int in;
-    private final int out;
-    private final int kernel;
-    private final int stride;
-    private final int padding;
     private final ForkJoinPool pool;
 
     Im2colConv(float[] weight, float[] bias, int in, int out, int kernel, int stride, int padding, ForkJoinPool pool) {
-        if (in < 1 || out < 1 || kernel < 1 || stride < 1 || padding < 0) {
-            throw new IllegalArgumentException("conv2d: bad geometry in=" + in + " out=" + out + " kernel=" + kernel
-                    + " stride=" + stride + " padding=" + padding);
-        }
-        if (weight.length != out * in * kernel * kernel || bias.length != out) {
-            throw new IllegalArgumentException("conv2d: weight has " + weight.length + " values, expected "
-                    + out * in * kernel * kernel + "; bias has " + bias.length + ", expected " + out);
-        }
+        super(weight, bias, in, out, kernel, stride, padding);
         this.weights = weight.clone();
         this.bias = bias.clone();
-        this.in = in;
-        this.out = out;
-        this.kernel = kernel;
-        this.stride = stride;
-        this.padding = padding;
         this.pool = pool;
     }
 
     @Override
-    public int inChannels() {
-        return in;
-    }
-
-    @Override
-    public int outChannels() {
-        return out;
-    }
-
-    @Override
-    public int kernel() {
-        return kernel;
-    }
-
-    @Override
-    public int stride() {
-        return stride;
-    }
-
-    @Override
-    public int padding() {
-        return padding;
-    }
-
-    @Override
     public void forward(float[] x, int h, int w, float[] y) {
+        int in = inChannels();
+        int out = outChannels();
+        int kernel = kernel();
         int oh = outSize(h);
         int ow = outSize(w);
         int positions = oh * ow;
@@ -87,6 +48,10 @@ final class Im2colConv implements Conv2d {
 
     /** patches[p, (c*k + ky)*k + kx] = x[c, oy*s - pad + ky, ox*s - pad + kx], zero outside. */
     private void im2col(float[] x, int h, int w, int oh, int ow, float[] patches) {
+        int in = inChannels();
+        int kernel = kernel();
+        int stride = stride();
+        int padding = padding();
         int depth = in * kernel * kernel;
         for (int oy = 0; oy < oh; oy++) {
             for (int ox = 0; ox < ow; ox++) {

@@ -1,0 +1,205 @@
+package io.github.magmajava.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.magmajava.Generation;
+import io.github.magmajava.GenerationRequest;
+import io.github.magmajava.ImageInput;
+import io.github.magmajava.Magma;
+import io.github.magmajava.TokenListener;
+import io.github.magmajava.backend.cpu.ReadBandwidth;
+import io.github.magmajava.config.MagmaConfig;
+import io.github.magmajava.image.PreprocessedImage;
+import io.github.magmajava.io.CacheDirectory;
+import io.github.magmajava.io.Tensor;
+import io.github.magmajava.quant.Q8Cache;
+import io.github.magmajava.quant.Q8Quantizer;
+import io.github.magmajava.quant.WeightFormat;
+import io.github.magmajava.sampling.SamplingOptions;
+import io.github.magmajava.weights.MagmaWeights;
+import io.github.magmajava.weights.SyntheticCheckpoint;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.function.ToDoubleFunction;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * The seed's inference benchmark: a full-size synthetic checkpoint (random fp16, real shapes,
+ * cached), timed stage by stage over warm-up and repeated runs, beside this machine's read
+ * bandwidth.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Time load, image encode, prefill and decode on a full-size synthetic checkpoint (made once, cached)."
+                + " Default config: magma_v1_1024.")
+final class BenchCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @ArgGroup(exclusive = true)
+    GenerateCommand.ConfigChoice config;
+
+    @Option(names = "--checkpoint", description = "Benchmark this checkpoint instead of the synthetic one.")
+    Path checkpoint;
+
+    @Option(names = "--threads", description = "Compute threads (default: all processors).")
+    Integer threads;
+
+    @Option(names = "--weights", defaultValue = "fp16", converter = GenerateCommand.WeightFormatConverter.class,
+            description = "fp16 as stored, or q8 (int8 blocks, quantized once into the cache directory) (default: ${DEFAULT-VALUE}).")
+    WeightFormat weights;
+
+    @Option(names = "--prompt-tokens", defaultValue = "16", description = "Text tokens after the image (default: ${DEFAULT-VALUE}).")
+    int promptTokens;
+
+    @Option(names = "--new-tokens", defaultValue = "8", description = "Tokens to generate per run (default: ${DEFAULT-VALUE}).")
+    int newTokens;
+
+    @Option(names = "--warmup", defaultValue = "1", description = "Untimed runs first (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--runs", defaultValue = "3", description = "Timed runs; medians are reported (default: ${DEFAULT-VALUE}).")
+    int runs;
+
+    @Option(names = "--bandwidth-mib", defaultValue = "2048",
+            description = "Buffer for the read-bandwidth measurement, well above the caches (default: ${DEFAULT-VALUE}).")
+    int bandwidthMiB;
+
+    @Option(names = "--json", description = "Print the results as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (promptTokens < 1 || newTokens < 2 || warmup < 0 || runs < 1 || bandwidthMiB < 1) {
+            throw new IllegalArgumentException("need --prompt-tokens >= 1, --new-tokens >= 2, --warmup >= 0, --runs >= 1, --bandwidth-mib >= 1");
+        }
+        PrintWriter err = spec.commandLine().getErr();
+        MagmaConfig model = config != null ? config.resolve() : MagmaConfig.MAGMA_V1_1024;
+        int cores = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        err.println("bench: measuring read bandwidth...");
+        double bandwidth = ReadBandwidth.measure((long) bandwidthMiB << 20, cores, 5);
+        Path file = checkpoint;
+        if (file == null) {
+            err.println("bench: synthetic " + model.name() + " checkpoint in " + CacheDirectory.resolve()
+                    + " (made on first use, ~" + CliFormat.bytes(weightBytes(MagmaWeights.expectedShapes(model), n -> true)) + ")...");
+            file = SyntheticCheckpoint.ensure(model, CacheDirectory.resolve(), 0);
+        }
+        Magma.Builder builder = Magma.builder(file).config(model).weights(weights);
+        if (weights == WeightFormat.Q8) {
+            err.println("bench: int8 weights from " + Q8Cache.file(file, CacheDirectory.resolve()) + " (quantized on first use)...");
+        }
+        if (threads != null) {
+            builder.threads(threads);
+        }
+        try (Magma magma = builder.load()) {
+            GenerationRequest request = new GenerationRequest(ImageInput.preprocessed(randomImage(model)),
+                    " the".repeat(promptTokens), SamplingOptions.defaults().withTemperature(0).withMaxNewTokens(newTokens), false);
+            List<Generation> timed = new ArrayList<>();
+            for (int i = 0; i < warmup + runs; i++) {
+                err.println("bench: " + (i < warmup ? "warm-up" : "run") + " " + (i < warmup ? i + 1 : i - warmup + 1) + "...");
+                Generation g = magma.generate(request, TokenListener.NONE);
+                if (i >= warmup) {
+                    timed.add(g);
+                }
+            }
+            report(magma, timed, bandwidth, cores);
+        }
+        return 0;
+    }
+
+    private void report(Magma magma, List<Generation> timed, double bandwidth, int cores) throws Exception {
+        MagmaConfig model = magma.config();
+        int prefillTokens = model.visual().imageTokens() + promptTokens;
+        // Per decode step every LM matrix is read once (the embedding: one row only).
+        long decodeBytes = decodeBytes(MagmaWeights.expectedShapes(model));
+        double encode = median(timed, g -> seconds(g.timings().imageEncode()));
+        double prefill = median(timed, g -> seconds(g.timings().prefill()));
+        double decodeRate = median(timed, g -> g.timings().decodeTokensPerSecond());
+        double ttft = median(timed, g -> seconds(g.timings().timeToFirstToken()));
+        double total = median(timed, g -> seconds(g.timings().total()));
+        int steps = timed.get(0).timings().decodeSteps();
+        double decodeGBps = decodeRate * decodeBytes / 1e9;
+        Map<String, Long> memory = CliFormat.memoryKiB();
+        ObjectMapper mapper = new ObjectMapper();
+        ObjectNode r = mapper.createObjectNode();
+        r.put("config", model.name()).put("weights", weights.name().toLowerCase(java.util.Locale.ROOT)).put("threads", cores);
+        r.put("promptTokens", promptTokens).put("prefillTokens", prefillTokens).put("newTokens", newTokens).put("runs", timed.size());
+        r.put("readBandwidthGBps", bandwidth);
+        r.put("loadSeconds", seconds(magma.loadTime()));
+        r.put("imageEncodeSeconds", encode);
+        r.put("prefillSeconds", prefill).put("prefillTokensPerSecond", prefillTokens / prefill);
+        r.put("decodeSteps", steps).put("decodeTokensPerSecond", decodeRate);
+        r.put("decodeWeightBytesPerToken", decodeBytes).put("decodeWeightGBps", decodeGBps);
+        r.put("decodeBandwidthEfficiency", decodeGBps / bandwidth);
+        r.put("timeToFirstTokenSeconds", ttft).put("endToEndSeconds", total);
+        r.put("peakRssBytes", memory.getOrDefault("VmHWM", -1L) * 1024).put("rssAnonBytes", memory.getOrDefault("RssAnon", -1L) * 1024)
+                .put("rssFileBytes", memory.getOrDefault("RssFile", -1L) * 1024);
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(r));
+            return;
+        }
+        out.printf("magma bench: %s, %s weights, %d threads, %d image + %d prompt tokens, %d new tokens, median of %d runs%n",
+                model.name(), weights.name().toLowerCase(java.util.Locale.ROOT), cores, model.visual().imageTokens(), promptTokens, newTokens, timed.size());
+        out.printf("  %-26s %10.2f GB/s%n", "read bandwidth", bandwidth);
+        out.printf("  %-26s %10.2f s%n", "load (map + validate)", seconds(magma.loadTime()));
+        out.printf("  %-26s %10.2f s%n", "image encode", encode);
+        out.printf("  %-26s %10.2f s   %8.1f tokens/s%n", "prefill (" + prefillTokens + " tokens)", prefill, prefillTokens / prefill);
+        out.printf("  %-26s %10.2f tok/s %7.2f GB/s of weights (%.0f%% of read bandwidth)%n", "decode (" + steps + " steps)",
+                decodeRate, decodeGBps, 100 * decodeGBps / bandwidth);
+        out.printf("  %-26s %10.2f s%n", "time to first token", ttft);
+        out.printf("  %-26s %10.2f s%n", "end-to-end caption", total);
+        out.printf("  %-26s %10s (anonymous %s, mapped file %s)%n", "peak RSS", CliFormat.bytes(memory.getOrDefault("VmHWM", 0L) * 1024),
+                CliFormat.bytes(memory.getOrDefault("RssAnon", 0L) * 1024), CliFormat.bytes(memory.getOrDefault("RssFile", 0L) * 1024));
+    }
+
+    /**
+     * Bytes of weights one decode step reads: every LM matrix once (the embedding: one row, left
+     * out); int8 matrices take one byte per weight plus an fp16 scale per block.
+     */
+    private long decodeBytes(Map<String, long[]> shapes) {
+        double total = 0;
+        for (var e : shapes.entrySet()) {
+            if (!e.getKey().startsWith("lm.") || e.getKey().contains("wte")) {
+                continue;
+            }
+            long n = Tensor.numel(e.getValue());
+            boolean matrix = e.getValue().length == 2;
+            total += weights == WeightFormat.Q8 && matrix ? n * (1 + 2.0 / Q8Quantizer.BLOCK) : n * 2.0;
+        }
+        return (long) total;
+    }
+
+    private static long weightBytes(Map<String, long[]> shapes, java.util.function.Predicate<String> include) {
+        return shapes.entrySet().stream().filter(e -> include.test(e.getKey()))
+                .mapToLong(e -> Tensor.numel(e.getValue()) * 2).sum();
+    }
+
+    private static PreprocessedImage randomImage(MagmaConfig model) {
+        int size = model.visual().imageResolution();
+        float[] pixels = new float[3 * size * size];
+        SplittableRandom rnd = new SplittableRandom(0);
+        for (int i = 0; i < pixels.length; i++) {
+            pixels[i] = (float) rnd.nextGaussian();
+        }
+        return new PreprocessedImage(size, pixels);
+    }
+
+    private static double median(List<Generation> runs, ToDoubleFunction<Generation> f) {
+        double[] v = runs.stream().mapToDouble(f).sorted().toArray();
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
+    private static double seconds(Duration d) {
+        return d.toNanos() / 1e9;
+    }
+}

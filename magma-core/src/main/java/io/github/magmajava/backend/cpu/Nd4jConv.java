@@ -1,0 +1,120 @@
+package io.github.magmajava.backend.cpu;
+
+import io.github.magmajava.backend.Conv2d;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.ref.Reference;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * A float32 convolution on oneDNN (nd4j's {@code conv2d} op, NCHW, weights OIHW). The folded
+ * weights and bias live in native memory owned by this object (freed by the garbage collector
+ * once it is unreachable, so a call in flight can never see them freed); activations pass through
+ * the backend's scratch buffers. nd4j has no bf16 convolution, so this stays float32 in every mode.
+ * Should the native call ever fail, the convolution logs once and continues on {@link Im2colConv}.
+ */
+final class Nd4jConv implements Conv2d {
+    private final MemorySegment weights;
+    private final MemorySegment bias;
+    private final int in;
+    private final int out;
+    private final int kernel;
+    private final int stride;
+    private final int padding;
+    private final Nd4jKernels kernels;
+    private volatile Im2colConv fallback;
+
+    Nd4jConv(float[] weight, float[] bias, int in, int out, int kernel, int stride, int padding, Nd4jKernels kernels) {
+        if (in < 1 || out < 1 || kernel < 1 || stride < 1 || padding < 0) {
+            throw new IllegalArgumentException("conv2d: bad geometry in=" + in + " out=" + out + " kernel=" + kernel
+                    + " stride=" + stride + " padding=" + padding);
+        }
+        if (weight.length != (long) out * in * kernel * kernel || bias.length != out) {
+            throw new IllegalArgumentException("conv2d: weight has " + weight.length + " values, expected "
+                    + (long) out * in * kernel * kernel + "; bias has " + bias.length + ", expected " + out);
+        }
+        Arena arena = Arena.ofAuto();
+        this.weights = arena.allocate(4L * weight.length, 64);
+        MemorySegment.copy(weight, 0, weights, ValueLayout.JAVA_FLOAT, 0, weight.length);
+        this.bias = arena.allocate(4L * out, 64);
+        MemorySegment.copy(bias, 0, this.bias, ValueLayout.JAVA_FLOAT, 0, out);
+        this.in = in;
+        this.out = out;
+        this.kernel = kernel;
+        this.stride = stride;
+        this.padding = padding;
+        this.kernels = kernels;
+    }
+
+    @Override
+    public int inChannels() {
+        return in;
+    }
+
+    @Override
+    public int outChannels() {
+        return out;
+    }
+
+    @Override
+    public int kernel() {
+        return kernel;
+    }
+
+    @Override
+    public int stride() {
+        return stride;
+    }
+
+    @Override
+    public int padding() {
+        return padding;
+    }
+
+    @Override
+    public void forward(float[] x, int h, int w, float[] y) {
+        int oh = outSize(h);
+        int ow = outSize(w);
+        if (h < 1 || w < 1 || oh < 1 || ow < 1) {
+            throw new IllegalArgumentException("conv2d: input [" + in + ", " + h + ", " + w + "] is smaller than kernel "
+                    + kernel + " with padding " + padding);
+        }
+        long inputs = (long) in * h * w;
+        long outputs = (long) out * oh * ow;
+        if (x.length < inputs || y.length < outputs) {
+            throw new IllegalArgumentException("conv2d: buffers too small for [" + in + ", " + h + ", " + w + "] -> ["
+                    + out + ", " + oh + ", " + ow + "]");
+        }
+        Im2colConv java = fallback;
+        if (java != null) {
+            java.forward(x, h, w, y);
+            return;
+        }
+        Nd4jScratch scratch = kernels.borrow();
+        try {
+            MemorySegment xs = scratch.buffer(Nd4jScratch.INPUT, 4 * inputs);
+            MemorySegment.copy(x, 0, xs, ValueLayout.JAVA_FLOAT, 0, (int) inputs);
+            MemorySegment ys = scratch.buffer(Nd4jScratch.OUTPUT, 4 * outputs);
+            Nd4jRuntime.conv2d(Nd4jRuntime.view(xs, DataType.FLOAT, 1, in, h, w),
+                    Nd4jRuntime.view(weights, DataType.FLOAT, out, in, kernel, kernel),
+                    Nd4jRuntime.view(bias, DataType.FLOAT, out),
+                    Nd4jRuntime.view(ys, DataType.FLOAT, 1, out, oh, ow), kernel, stride, padding);
+            MemorySegment.copy(ys, ValueLayout.JAVA_FLOAT, 0, y, 0, (int) outputs);
+        } catch (RuntimeException e) {
+            kernels.reportFailure("conv2d [" + in + ", " + h + ", " + w + "] -> [" + out + ", " + oh + ", " + ow + "]", e);
+            fallback().forward(x, h, w, y);
+        } finally {
+            kernels.giveBack(scratch);
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    private synchronized Im2colConv fallback() {
+        if (fallback == null) {
+            fallback = new Im2colConv(weights.toArray(ValueLayout.JAVA_FLOAT), bias.toArray(ValueLayout.JAVA_FLOAT), in, out,
+                    kernel, stride, padding, kernels.pool());
+        }
+        return fallback;
+    }
+}

@@ -1,0 +1,108 @@
+package io.github.magmajava.backend.cpu;
+
+import io.github.magmajava.backend.Conv2d;
+import io.github.magmajava.backend.Linear;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntConsumer;
+import java.util.stream.IntStream;
+
+/**
+ * The oneDNN side of one {@link CpuBackend}: makes its Linear layers (many rows on oneDNN, few on
+ * the pure-Java GEMM) and convolutions, and lends them native scratch buffers. Closing frees the
+ * idle scratch buffers; one still lent out is freed when it comes back, so a call in flight never
+ * reads freed memory. Thread-safe.
+ */
+final class Nd4jKernels implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Nd4jKernels.class.getName());
+
+    private final OneDnnMode mode;
+    private final ForkJoinPool pool;
+    private final ConcurrentLinkedDeque<Nd4jScratch> idle = new ConcurrentLinkedDeque<>();
+    private final AtomicBoolean failureLogged = new AtomicBoolean();
+    private volatile boolean closed;
+
+    private Nd4jKernels(OneDnnMode mode, ForkJoinPool pool) {
+        this.mode = mode;
+        this.pool = pool;
+    }
+
+    /**
+     * The oneDNN kernels in {@code mode}, or empty when the mode is {@link OneDnnMode#OFF} or nd4j
+     * cannot run here (its jars missing, another OS or CPU, a failed load: one log line).
+     */
+    static Optional<Nd4jKernels> open(OneDnnMode mode, ForkJoinPool pool) {
+        if (mode == OneDnnMode.OFF) {
+            return Optional.empty();
+        }
+        try {
+            return Nd4jRuntime.get().map(runtime -> new Nd4jKernels(mode, pool));
+        } catch (LinkageError e) {
+            LOG.log(System.Logger.Level.WARNING, "oneDNN kernels (nd4j) unavailable, the CPU backend uses its pure-Java kernels: " + e);
+            return Optional.empty();
+        }
+    }
+
+    OneDnnMode mode() {
+        return mode;
+    }
+
+    Linear linear(WeightMatrix weight, float[] bias) {
+        return new Nd4jLinear(weight, bias, this);
+    }
+
+    Conv2d conv2d(float[] weight, float[] bias, int in, int out, int kernel, int stride, int padding) {
+        return new Nd4jConv(weight, bias, in, out, kernel, stride, padding, this);
+    }
+
+    ForkJoinPool pool() {
+        return pool;
+    }
+
+    /** {@code body(0 .. tasks-1)} on the backend's workers. */
+    void parallelFor(int tasks, IntConsumer body) {
+        if (tasks == 1 || pool.getParallelism() == 1) {
+            for (int t = 0; t < tasks; t++) {
+                body.accept(t);
+            }
+        } else {
+            pool.submit(() -> IntStream.range(0, tasks).parallel().forEach(body)).join();
+        }
+    }
+
+    Nd4jScratch borrow() {
+        if (closed) {
+            throw new IllegalStateException("the CPU backend is closed");
+        }
+        Nd4jScratch s = idle.pollFirst();
+        return s != null ? s : new Nd4jScratch();
+    }
+
+    void giveBack(Nd4jScratch scratch) {
+        if (closed) {
+            scratch.close();
+            return;
+        }
+        idle.addFirst(scratch);
+        if (closed && idle.remove(scratch)) {
+            scratch.close();
+        }
+    }
+
+    /** Logs the first failure of a native call; the caller then falls back or rethrows. */
+    void reportFailure(String what, RuntimeException e) {
+        if (failureLogged.compareAndSet(false, true)) {
+            LOG.log(System.Logger.Level.WARNING, "oneDNN " + what + " failed (" + e + "); falling back to the pure-Java kernel where one exists");
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Nd4jScratch s = idle.pollFirst(); s != null; s = idle.pollFirst()) {
+            s.close();
+        }
+    }
+}
