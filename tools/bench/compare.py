@@ -62,7 +62,9 @@ def run(results, openblas, omp_wait_policy, jmh_args, torch_args):
     info["load_average_after_jmh_kernels"] = os.getloadavg()
     sh([jmh, *JMH_REST, *jmh_args, "-rf", "json", "-rff", str(results / "jmh-rest.json")])
     info["load_average_after_jmh"] = os.getloadavg()
-    env = dict(os.environ, OMP_WAIT_POLICY=omp_wait_policy)
+    env = dict(os.environ)
+    if omp_wait_policy != "default":
+        env["OMP_WAIT_POLICY"] = omp_wait_policy
     if openblas:
         env["LD_LIBRARY_PATH"] = str(openblas) + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
     info["pytorch_env"] = {k: env[k] for k in ("OMP_WAIT_POLICY", "LD_LIBRARY_PATH") if k in env}
@@ -302,7 +304,7 @@ def report(results, doc, chart):
 def run_table(m, t, results):
     rel = os.path.relpath(results, REPO)
     blas = ", ".join(Path(b).name for b in t.get("blas", [])) or "unknown"
-    omp = m.get("pytorch_env", {}).get("OMP_WAIT_POLICY", "default")
+    omp = m.get("pytorch_env", {}).get("OMP_WAIT_POLICY", "unset")
     return table(["", ""], [
         ["when", f"{m.get('started', '?')} to {m.get('finished', '?')}, commit `{m.get('commit', '?')}`"],
         ["CPU", f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores (a VM), AVX-512{' with BF16' if m.get('avx512_bf16') else ''}, "
@@ -355,7 +357,7 @@ def draw(chart_rows, path):
     ax.set_xlabel("time ours / time PyTorch's best variant (log scale; < 1: magma-java faster)")
     ax.set_title("magma-java vs PyTorch 1.13 on the same 2-core CPU (medians, shared machine: rough)", fontsize=9)
     for yi, v in zip(y, values):
-        ax.text(v, yi, f" {v:.2g}x", va="center", fontsize=6)
+        ax.text(v, yi, f" {v:.0f}x" if v >= 10 else f" {v:.2f}x", va="center", fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return path
@@ -366,7 +368,7 @@ def main():
     parser.add_argument("--results", type=Path, required=True, help="folder with (or for) jmh-*.json, pytorch.json, machine.json")
     parser.add_argument("--run", action="store_true", help="run the benchmarks first (takes about an hour on 2 loaded cores)")
     parser.add_argument("--openblas", type=Path, help="folder with OpenBLAS's libblas.so.3 for PyTorch's fp32 (tools/bench/fetch-openblas.sh)")
-    parser.add_argument("--omp-wait-policy", default="PASSIVE", help="OMP_WAIT_POLICY for PyTorch (default PASSIVE: shared machine)")
+    parser.add_argument("--omp-wait-policy", default="PASSIVE", help="OMP_WAIT_POLICY for PyTorch: PASSIVE (the default, for a shared machine), ACTIVE, or 'default' to leave it unset")
     parser.add_argument("--jmh-args", default="", help="extra JMH arguments, e.g. '-wi 5 -i 10' (longer) or '-wi 1 -i 1 -r 1' (a smoke test)")
     parser.add_argument("--torch-args", default="", help="extra pytorch_baseline.py arguments, e.g. '--time 10'")
     parser.add_argument("--doc", type=Path, default=REPO / "docs/performance.md")

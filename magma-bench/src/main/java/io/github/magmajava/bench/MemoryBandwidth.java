@@ -7,6 +7,7 @@ import java.nio.ByteOrder;
 import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Param;
@@ -72,6 +73,6 @@ public class MemoryBandwidth extends BenchmarkSettings {
             a2 = a2.add(FloatVector.fromMemorySegment(F, s, off + 2 * step, order));
             a3 = a3.add(FloatVector.fromMemorySegment(F, s, off + 3 * step, order));
         }
-        return a0.add(a1).add(a2).add(a3).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+        return a0.add(a1).add(a2).add(a3).reduceLanes(VectorOperators.ADD);
     }
 }
