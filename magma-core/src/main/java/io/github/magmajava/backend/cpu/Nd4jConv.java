@@ -1,6 +1,6 @@
 package io.github.magmajava.backend.cpu;
 
-import io.github.magmajava.backend.Conv2d;
+import io.github.magmajava.backend.AbstractConv2d;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -14,66 +14,29 @@ import org.nd4j.linalg.api.buffer.DataType;
  * the backend's scratch buffers. nd4j has no bf16 convolution, so this stays float32 in every mode.
  * Should the native call ever fail, the convolution logs once and continues on {@link Im2colConv}.
  */
-final class Nd4jConv implements Conv2d {
+final class Nd4jConv extends AbstractConv2d {
     private final MemorySegment weights;
     private final MemorySegment bias;
-    private final int in;
-    private final int out;
-    private final int kernel;
-    private final int stride;
-    private final int padding;
     private final Nd4jKernels kernels;
     private volatile Im2colConv fallback;
 
     Nd4jConv(float[] weight, float[] bias, int in, int out, int kernel, int stride, int padding, Nd4jKernels kernels) {
-        if (in < 1 || out < 1 || kernel < 1 || stride < 1 || padding < 0) {
-            throw new IllegalArgumentException("conv2d: bad geometry in=" + in + " out=" + out + " kernel=" + kernel
-                    + " stride=" + stride + " padding=" + padding);
-        }
-        if (weight.length != (long) out * in * kernel * kernel || bias.length != out) {
-            throw new IllegalArgumentException("conv2d: weight has " + weight.length + " values, expected "
-                    + (long) out * in * kernel * kernel + "; bias has " + bias.length + ", expected " + out);
-        }
+        super(weight, bias, in, out, kernel, stride, padding);
         Arena arena = Arena.ofAuto();
         this.weights = arena.allocate(4L * weight.length, 64);
         MemorySegment.copy(weight, 0, weights, ValueLayout.JAVA_FLOAT, 0, weight.length);
         this.bias = arena.allocate(4L * out, 64);
         MemorySegment.copy(bias, 0, this.bias, ValueLayout.JAVA_FLOAT, 0, out);
-        this.in = in;
-        this.out = out;
-        this.kernel = kernel;
-        this.stride = stride;
-        this.padding = padding;
         this.kernels = kernels;
     }
 
     @Override
-    public int inChannels() {
-        return in;
-    }
-
-    @Override
-    public int outChannels() {
-        return out;
-    }
-
-    @Override
-    public int kernel() {
-        return kernel;
-    }
-
-    @Override
-    public int stride() {
-        return stride;
-    }
-
-    @Override
-    public int padding() {
-        return padding;
-    }
-
-    @Override
     public void forward(float[] x, int h, int w, float[] y) {
+        int in = inChannels();
+        int out = outChannels();
+        int kernel = kernel();
+        int stride = stride();
+        int padding = padding();
         int oh = outSize(h);
         int ow = outSize(w);
         if (h < 1 || w < 1 || oh < 1 || ow < 1) {
@@ -112,8 +75,8 @@ final class Nd4jConv implements Conv2d {
 
     private synchronized Im2colConv fallback() {
         if (fallback == null) {
-            fallback = new Im2colConv(weights.toArray(ValueLayout.JAVA_FLOAT), bias.toArray(ValueLayout.JAVA_FLOAT), in, out,
-                    kernel, stride, padding, kernels.pool());
+            fallback = new Im2colConv(weights.toArray(ValueLayout.JAVA_FLOAT), bias.toArray(ValueLayout.JAVA_FLOAT), inChannels(),
+                    outChannels(), kernel(), stride(), padding(), kernels.pool());
         }
         return fallback;
     }
