@@ -103,9 +103,18 @@ abstract sealed class WeightMatrix {
                     acc = FloatVector.fromArray(HalfFloats.F, x, xOffset + c).fma(HalfFloats.bfloat16(data, row + 2L * c), acc);
                 }
             } else {
-                for (int c = 0; c < kv; c += HalfFloats.LANES) {
+                // Two independent FMA chains: one chain waits on the FMA latency, not on memory.
+                FloatVector acc2 = FloatVector.zero(HalfFloats.F);
+                int c = 0;
+                for (int bound = kv - 2 * HalfFloats.LANES; c <= bound; c += 2 * HalfFloats.LANES) {
+                    acc = FloatVector.fromArray(HalfFloats.F, x, xOffset + c).fma(HalfFloats.float16(data, row + 2L * c), acc);
+                    acc2 = FloatVector.fromArray(HalfFloats.F, x, xOffset + c + HalfFloats.LANES)
+                            .fma(HalfFloats.float16(data, row + 2L * (c + HalfFloats.LANES)), acc2);
+                }
+                for (; c < kv; c += HalfFloats.LANES) {
                     acc = FloatVector.fromArray(HalfFloats.F, x, xOffset + c).fma(HalfFloats.float16(data, row + 2L * c), acc);
                 }
+                acc = acc.add(acc2);
             }
             float sum = HalfFloats.sum(acc);
             for (int c = kv; c < cols; c++) {
