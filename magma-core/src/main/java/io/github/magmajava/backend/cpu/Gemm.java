@@ -65,14 +65,16 @@ final class Gemm {
 
     /**
      * Rows 0..m-1 (m <= 4) against B rows n0..n1-1, B widened in registers by its own
-     * {@link WeightMatrix#dot}. With m > 1 each B row is read m times, from L1 after the first.
+     * {@link WeightMatrix#dots}. With m > 1 each B row is read m times, from cache after the first.
      */
     private static void streamBlock(float[] a, int m, int k, WeightMatrix b, float[] bias, float[] c, int n0, int n1) {
         int n = b.rows;
-        for (int o = n0; o < n1; o++) {
-            float bo = bias == null ? 0f : bias[o];
-            for (int r = 0; r < m; r++) {
-                c[r * n + o] = b.dot(o, a, r * k) + bo;
+        for (int r = 0; r < m; r++) {
+            b.dots(n0, n1, a, r * k, c, r * n + n0);
+            if (bias != null) {
+                for (int o = n0; o < n1; o++) {
+                    c[r * n + o] += bias[o];
+                }
             }
         }
     }

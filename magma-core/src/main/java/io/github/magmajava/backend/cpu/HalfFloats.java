@@ -1,6 +1,7 @@
 package io.github.magmajava.backend.cpu;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -23,6 +24,11 @@ final class HalfFloats {
     static final int LANES = F.length();
 
     private static final float TWO_POW_112 = 0x1p112f;
+    private static final VectorSpecies<Short> WIDE = ShortVector.SPECIES_512;
+    private static final short EXPONENT = 0x7c00;
+    private static final ValueLayout.OfShort LE_SHORT =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ThreadLocal<float[]> SCALED = ThreadLocal.withInitial(() -> new float[0]);
     /** Lane i to lane i + 8, i + 4, i + 2 (mod 16): the fixed pairing of {@link #sum}. */
     private static final VectorShuffle<Float> HALVES = VectorShuffle.iota(F, 8, 1, true);
     private static final VectorShuffle<Float> QUARTERS = VectorShuffle.iota(F, 4, 1, true);
@@ -46,6 +52,63 @@ final class HalfFloats {
             bits = bits.blend(infNan, special);
         }
         return bits.or(sign).reinterpretAsFloats();
+    }
+
+    /**
+     * Sixteen float16 values at byte offset {@code offset}, moved into float position: sign in
+     * bit 31, exponent and mantissa in bits 27..13. Read as a float that is the value times
+     * 2^-112, exactly, for every finite float16 (normals and subnormals alike); inf and NaN come
+     * out finite, so callers rule them out first ({@link #anyInfOrNan}).
+     */
+    static IntVector float16Bits(MemorySegment segment, long offset) {
+        // S2I sign-extends: bit 15 lands in bit 31 after the shift; bits 30..28 are masked off.
+        return ((IntVector) ShortVector.fromMemorySegment(S, segment, offset, ByteOrder.LITTLE_ENDIAN)
+                .convertShape(VectorOperators.S2I, I, 0))
+                .lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000);
+    }
+
+    /** Whether any of {@code count} float16 values from byte offset {@code offset} is inf or NaN. */
+    static boolean anyInfOrNan(MemorySegment segment, long offset, long count) {
+        long i = 0;
+        for (long bound = count - WIDE.length(); i <= bound; i += WIDE.length()) {
+            ShortVector h = ShortVector.fromMemorySegment(WIDE, segment, offset + 2 * i, ByteOrder.LITTLE_ENDIAN);
+            if (h.and(EXPONENT).compare(VectorOperators.EQ, EXPONENT).anyTrue()) {
+                return true;
+            }
+        }
+        for (; i < count; i++) {
+            if ((segment.get(LE_SHORT, offset + 2 * i) & EXPONENT) == EXPONENT) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * {@code x[offset .. offset+n)} times 2^112 in a per-thread buffer, the activations for
+     * {@link #float16Bits} weights; null when a value is too large to scale (|x| >= 2^16 would
+     * overflow) or not finite, and the caller takes the exact path instead.
+     */
+    static float[] scaledForFloat16(float[] x, int offset, int n) {
+        float[] scaled = SCALED.get();
+        if (scaled.length < n) {
+            scaled = new float[n];
+            SCALED.set(scaled);
+        }
+        FloatVector tooLarge = FloatVector.zero(F);
+        int i = 0;
+        for (int bound = n - LANES; i <= bound; i += LANES) {
+            FloatVector v = FloatVector.fromArray(F, x, offset + i);
+            tooLarge = tooLarge.max(v.abs());
+            v.mul(TWO_POW_112).intoArray(scaled, i);
+        }
+        float max = tooLarge.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) {
+            max = Math.max(max, Math.abs(x[offset + i]));
+            scaled[i] = x[offset + i] * TWO_POW_112;
+        }
+        // Vector max propagates NaN: NaN and infinity, like overflow, leave the scaled path.
+        return max < 0x1p16f ? scaled : null;
     }
 
     /**

@@ -49,6 +49,16 @@ abstract sealed class WeightMatrix {
     /** {@code sum_c W[r, c] x[xOffset + c]}: one output of a matrix-vector product. */
     abstract float dot(int r, float[] x, int xOffset);
 
+    /**
+     * {@code out[outOffset + i] = dot(r0 + i, x, xOffset)} for rows {@code r0 <= r0 + i < r1}: the
+     * decode kernel. Formats override it to stream several rows at once against one read of x.
+     */
+    void dots(int r0, int r1, float[] x, int xOffset, float[] out, int outOffset) {
+        for (int r = r0; r < r1; r++) {
+            out[outOffset + r - r0] = dot(r, x, xOffset);
+        }
+    }
+
     /** {@link HalfFloats#LANES} values of row {@code r} from column {@code c} (c + LANES <= cols). */
     abstract FloatVector vector(int r, int c);
 
@@ -72,13 +82,22 @@ abstract sealed class WeightMatrix {
 
     static final class Half extends WeightMatrix {
         private static final ValueLayout.OfShort LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+        /** Rows per decode group ({@link #dot4}). */
+        private static final int GROUP = 4;
+        private static final byte UNKNOWN = 0;
+        private static final byte FINITE = 1;
+        private static final byte SPECIAL = 2;
+
         private final MemorySegment data;
         private final boolean bfloat;
+        /** Per group of rows: UNKNOWN until {@link #finiteGroup} scans it. */
+        private final byte[] groups;
 
         Half(MemorySegment data, int rows, int cols, boolean bfloat) {
             super(rows, cols);
             this.data = data;
             this.bfloat = bfloat;
+            this.groups = new byte[rows / GROUP];
         }
 
         @Override
@@ -93,34 +112,92 @@ abstract sealed class WeightMatrix {
             return bfloat ? Float.intBitsToFloat(h << 16) : Float.float16ToFloat(h);
         }
 
+        /**
+         * One FMA chain per row, columns in order: the same sums as {@link #dots} gives for finite
+         * weights, so a row's result does not depend on which path computed it.
+         */
         @Override
         float dot(int r, float[] x, int xOffset) {
             long row = (long) r * cols * 2;
             int kv = cols - cols % HalfFloats.LANES;
             FloatVector acc = FloatVector.zero(HalfFloats.F);
-            if (bfloat) {
-                for (int c = 0; c < kv; c += HalfFloats.LANES) {
-                    acc = FloatVector.fromArray(HalfFloats.F, x, xOffset + c).fma(HalfFloats.bfloat16(data, row + 2L * c), acc);
-                }
-            } else {
-                // Two independent FMA chains: one chain waits on the FMA latency, not on memory.
-                FloatVector acc2 = FloatVector.zero(HalfFloats.F);
-                int c = 0;
-                for (int bound = kv - 2 * HalfFloats.LANES; c <= bound; c += 2 * HalfFloats.LANES) {
-                    acc = FloatVector.fromArray(HalfFloats.F, x, xOffset + c).fma(HalfFloats.float16(data, row + 2L * c), acc);
-                    acc2 = FloatVector.fromArray(HalfFloats.F, x, xOffset + c + HalfFloats.LANES)
-                            .fma(HalfFloats.float16(data, row + 2L * (c + HalfFloats.LANES)), acc2);
-                }
-                for (; c < kv; c += HalfFloats.LANES) {
-                    acc = FloatVector.fromArray(HalfFloats.F, x, xOffset + c).fma(HalfFloats.float16(data, row + 2L * c), acc);
-                }
-                acc = acc.add(acc2);
+            for (int c = 0; c < kv; c += HalfFloats.LANES) {
+                FloatVector w = bfloat ? HalfFloats.bfloat16(data, row + 2L * c) : HalfFloats.float16(data, row + 2L * c);
+                acc = w.fma(FloatVector.fromArray(HalfFloats.F, x, xOffset + c), acc);
             }
             float sum = HalfFloats.sum(acc);
             for (int c = kv; c < cols; c++) {
                 sum += x[xOffset + c] * get(r, c);
             }
             return sum;
+        }
+
+        @Override
+        void dots(int r0, int r1, float[] x, int xOffset, float[] out, int outOffset) {
+            int r = r0;
+            float[] scaled = bfloat || cols % HalfFloats.LANES != 0 ? null : HalfFloats.scaledForFloat16(x, xOffset, cols);
+            if (scaled != null) {
+                for (; r + GROUP <= r1; r += GROUP) {
+                    if (finiteGroup(r)) {
+                        dot4(r, scaled, out, outOffset + r - r0);
+                    } else {
+                        for (int i = 0; i < GROUP; i++) {
+                            out[outOffset + r - r0 + i] = dot(r + i, x, xOffset);
+                        }
+                    }
+                }
+            }
+            for (; r < r1; r++) {
+                out[outOffset + r - r0] = dot(r, x, xOffset);
+            }
+        }
+
+        /**
+         * Rows r .. r+3 against x scaled by 2^112 ({@link HalfFloats#scaledForFloat16}): each x
+         * vector loaded once for four rows (x of a 16384-wide layer does not fit in L1), four
+         * independent FMA chains, and the widening down to three operations
+         * ({@link HalfFloats#float16Bits}): the 2^112 that turns those bits into the weight's
+         * value sits in x instead. Power-of-two scaling is exact, so every product, and so every
+         * sum, equals {@link #dot}'s. Only for rows without inf or NaN ({@link #finiteGroup}).
+         */
+        private void dot4(int r, float[] scaledX, float[] out, int outOffset) {
+            MemorySegment w = data;
+            long r0 = (long) r * cols * 2;
+            long r1 = r0 + cols * 2L;
+            long r2 = r1 + cols * 2L;
+            long r3 = r2 + cols * 2L;
+            FloatVector a0 = FloatVector.zero(HalfFloats.F);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            for (int c = 0; c < cols; c += HalfFloats.LANES) {
+                FloatVector xv = FloatVector.fromArray(HalfFloats.F, scaledX, c);
+                long o = 2L * c;
+                a0 = HalfFloats.float16Bits(w, r0 + o).reinterpretAsFloats().fma(xv, a0);
+                a1 = HalfFloats.float16Bits(w, r1 + o).reinterpretAsFloats().fma(xv, a1);
+                a2 = HalfFloats.float16Bits(w, r2 + o).reinterpretAsFloats().fma(xv, a2);
+                a3 = HalfFloats.float16Bits(w, r3 + o).reinterpretAsFloats().fma(xv, a3);
+            }
+            out[outOffset] = HalfFloats.sum(a0);
+            out[outOffset + 1] = HalfFloats.sum(a1);
+            out[outOffset + 2] = HalfFloats.sum(a2);
+            out[outOffset + 3] = HalfFloats.sum(a3);
+        }
+
+        /**
+         * Whether rows r .. r+3 hold only finite values; scanned on first use (the rows are about
+         * to be read anyway, and stay in L2 for the product that follows), then remembered.
+         * Racing threads may both scan a group and store the same answer: a benign race, like
+         * {@code String.hashCode}'s.
+         */
+        private boolean finiteGroup(int r) {
+            int g = r / GROUP;
+            byte state = groups[g];
+            if (state == UNKNOWN) {
+                state = HalfFloats.anyInfOrNan(data, (long) r * cols * 2, (long) GROUP * cols) ? SPECIAL : FINITE;
+                groups[g] = state;
+            }
+            return state == FINITE;
         }
     }
 

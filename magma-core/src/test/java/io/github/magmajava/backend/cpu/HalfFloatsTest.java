@@ -71,4 +71,51 @@ class HalfFloatsTest {
             assertThat(Float.floatToRawIntBits(actual)).as("round %d", round).isEqualTo(Float.floatToRawIntBits(expected));
         }
     }
+
+    /** The decode widening: bits times 2^112 equal the value for every finite pattern; inf and NaN are flagged. */
+    @Test
+    void float16BitsTimesTwoPow112IsExactForEveryFinitePattern() {
+        MemorySegment all = MemorySegment.ofArray(new byte[65536 * 2]);
+        for (int i = 0; i < 65536; i++) {
+            all.setAtIndex(LE, i, (short) i);
+        }
+        int[] lanes = new int[HalfFloats.LANES];
+        int special = 0;
+        for (int i = 0; i < 65536; i += HalfFloats.LANES) {
+            HalfFloats.float16Bits(all, i * 2L).intoArray(lanes, 0);
+            for (int j = 0; j < lanes.length; j++) {
+                float expected = Float.float16ToFloat((short) (i + j));
+                boolean flagged = HalfFloats.anyInfOrNan(all, (i + j) * 2L, 1);
+                assertThat(flagged).as("bits %04x", i + j).isEqualTo(!Float.isFinite(expected));
+                if (flagged) {
+                    special++;
+                } else {
+                    assertThat(Float.floatToRawIntBits(Float.intBitsToFloat(lanes[j]) * 0x1p112f)).as("bits %04x", i + j)
+                            .isEqualTo(Float.floatToRawIntBits(expected));
+                }
+            }
+        }
+        assertThat(special).isEqualTo(2 * 1024);
+        assertThat(HalfFloats.anyInfOrNan(all, 0, 0x7c00)).isFalse();
+        assertThat(HalfFloats.anyInfOrNan(all, 0, 0x7c01)).isTrue();
+    }
+
+    @Test
+    void activationsTooLargeToScaleAreRefused() {
+        float[] x = new float[40];
+        java.util.Arrays.fill(x, 3f);
+        assertThat(HalfFloats.scaledForFloat16(x, 0, 40)).isNotNull();
+        x[33] = -65535.9f;
+        assertThat(HalfFloats.scaledForFloat16(x, 0, 40)).isNotNull();
+        x[33] = 65536f;
+        assertThat(HalfFloats.scaledForFloat16(x, 0, 40)).isNull();
+        assertThat(HalfFloats.scaledForFloat16(x, 0, 33)).isNotNull();
+        x[3] = Float.NaN;
+        assertThat(HalfFloats.scaledForFloat16(x, 0, 33)).isNull();
+        x[3] = Float.NEGATIVE_INFINITY;
+        assertThat(HalfFloats.scaledForFloat16(x, 0, 33)).isNull();
+        x[3] = 1;
+        x[5] = -1e20f;
+        assertThat(HalfFloats.scaledForFloat16(x, 0, 33)).isNull();
+    }
 }
