@@ -1,7 +1,6 @@
 package io.github.magmajava.backend.cpu;
 
 import io.github.magmajava.backend.AbstractConv2d;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.ref.Reference;
@@ -20,12 +19,12 @@ final class Nd4jConv extends AbstractConv2d {
     private final Nd4jKernels kernels;
     private volatile Im2colConv fallback;
 
-    Nd4jConv(float[] weight, float[] bias, int in, int out, int kernel, int stride, int padding, Nd4jKernels kernels) {
+    Nd4jConv(float[] weight, float[] bias, int in, int out, int kernel, int stride, int padding, Nd4jKernels kernels,
+            HugePages.Slab memory) {
         super(weight, bias, in, out, kernel, stride, padding);
-        Arena arena = Arena.ofAuto();
-        this.weights = arena.allocate(4L * weight.length, 64);
+        this.weights = memory.allocate(4L * weight.length);
         MemorySegment.copy(weight, 0, weights, ValueLayout.JAVA_FLOAT, 0, weight.length);
-        this.bias = arena.allocate(4L * out, 64);
+        this.bias = memory.allocate(4L * out);
         MemorySegment.copy(bias, 0, this.bias, ValueLayout.JAVA_FLOAT, 0, out);
         this.kernels = kernels;
     }

@@ -23,6 +23,8 @@ final class Nd4jKernels implements AutoCloseable {
     private final ConcurrentLinkedDeque<Nd4jScratch> idle = new ConcurrentLinkedDeque<>();
     private final AtomicBoolean failureLogged = new AtomicBoolean();
     private volatile boolean closed;
+    /** Folded convolution weights of every model on this backend, in huge pages. */
+    private final HugePages.Slab convWeights = new HugePages.Slab();
 
     private Nd4jKernels(OneDnnMode mode, ForkJoinPool pool) {
         this.mode = mode;
@@ -54,7 +56,7 @@ final class Nd4jKernels implements AutoCloseable {
     }
 
     Conv2d conv2d(float[] weight, float[] bias, int in, int out, int kernel, int stride, int padding) {
-        return new Nd4jConv(weight, bias, in, out, kernel, stride, padding, this);
+        return new Nd4jConv(weight, bias, in, out, kernel, stride, padding, this, convWeights);
     }
 
     ForkJoinPool pool() {

@@ -109,25 +109,14 @@ final class Nd4jLinear implements Linear {
         kernels.parallelFor(tasks, t -> {
             int from = (int) ((long) width * t / tasks);
             int to = (int) ((long) width * (t + 1) / tasks);
-            for (int r = from; r < to; r++) {
-                if (bf16) {
+            if (bf16) {
+                for (int r = from; r < to; r++) {
                     rowToBfloat16(n0 + r, dst, (long) r * weight.cols * 2);
-                } else {
-                    rowToFloat(n0 + r, dst, (long) r * weight.cols * 4);
                 }
+            } else {
+                weight.widenRows(n0 + from, to - from, dst, (long) from * weight.cols * 4);
             }
         });
-    }
-
-    private void rowToFloat(int row, MemorySegment dst, long offset) {
-        int k = weight.cols;
-        int c = 0;
-        for (; c + LANES <= k; c += LANES) {
-            weight.vector(row, c).intoMemorySegment(dst, offset + c * 4L, ByteOrder.LITTLE_ENDIAN);
-        }
-        for (; c < k; c++) {
-            dst.set(ValueLayout.JAVA_FLOAT_UNALIGNED, offset + c * 4L, weight.get(row, c));
-        }
     }
 
     private void rowToBfloat16(int row, MemorySegment dst, long offset) {

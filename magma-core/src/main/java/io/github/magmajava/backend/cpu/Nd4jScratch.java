@@ -23,7 +23,7 @@ final class Nd4jScratch implements AutoCloseable {
                 arenas[slot].close();
             }
             arenas[slot] = Arena.ofShared();
-            buffers[slot] = arenas[slot].allocate(Math.max(bytes, 64), 64);
+            buffers[slot] = HugePages.allocate(arenas[slot], Math.max(bytes, 64));
         }
         return buffers[slot].asSlice(0, bytes);
     }

@@ -106,4 +106,24 @@ class WeightMatrixDotsTest {
             assertThat(Float.isFinite(out[3 + r])).as("row %d", r).isEqualTo(Float.isFinite(large));
         }
     }
+
+    /** The prefill widening (fast for finite rows, exact otherwise) equals the scalar conversion bit for bit. */
+    @ParameterizedTest
+    @CsvSource({"8, 32", "13, 48", "6, 20"})
+    void widenedRowsEqualTheScalarConversion(int rows, int cols) {
+        SplittableRandom rnd = new SplittableRandom(rows + cols);
+        MemorySegment w = randomHalfs(rnd, rows, cols);
+        w.setAtIndex(LE, 2L * cols + 3, (short) 0x7c00);
+        w.setAtIndex(LE, (rows - 1L) * cols + 1, (short) 0xfe01);
+        WeightMatrix m = WeightMatrix.of(new Tensor("w", DType.FLOAT16, new long[] {rows, cols}, w));
+        MemorySegment dst = MemorySegment.ofArray(new float[(rows + 1) * cols]);
+        m.widenRows(1, rows - 1, dst, 4L * cols);
+        for (int r = 1; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                float expected = Float.float16ToFloat(w.getAtIndex(LE, (long) r * cols + c));
+                float actual = dst.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, (long) r * cols + c);
+                assertThat(Float.floatToRawIntBits(actual)).as("[%d, %d]", r, c).isEqualTo(Float.floatToRawIntBits(expected));
+            }
+        }
+    }
 }
