@@ -18,6 +18,8 @@ import java.util.stream.IntStream;
  * everything. Closing it stops the pool and frees the native scratch buffers.
  */
 public final class CpuBackend implements Backend {
+    /** Values from which {@link #gelu} is split over the workers (a decode step's 16384 are not). */
+    private static final int GELU_SPLIT = 1 << 16;
     private final ForkJoinPool pool;
     /** oneDNN kernels for prefill GEMMs and convolutions; null: pure Java only. */
     private final Nd4jKernels oneDnn;
@@ -123,7 +125,15 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void gelu(float[] x, int n) {
-        Elementwise.gelu(x, n);
+        // Scalar tanh per element (Elementwise.gelu says why): a prefill's 160 x 16384 values are
+        // worth splitting; elementwise, so the result does not depend on the split.
+        int tasks = n < GELU_SPLIT ? 1 : pool.getParallelism() * 4;
+        if (tasks == 1 || pool.getParallelism() == 1) {
+            Elementwise.gelu(x, n);
+        } else {
+            pool.submit(() -> IntStream.range(0, tasks).parallel().forEach(
+                    t -> Elementwise.gelu(x, (int) ((long) n * t / tasks), (int) ((long) n * (t + 1) / tasks)))).join();
+        }
     }
 
     @Override

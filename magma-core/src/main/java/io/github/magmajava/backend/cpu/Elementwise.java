@@ -53,7 +53,12 @@ final class Elementwise {
      * and results must not depend on warm-up; {@link Math#tanh} is the same in both.
      */
     static void gelu(float[] x, int n) {
-        for (int i = 0; i < n; i++) {
+        gelu(x, 0, n);
+    }
+
+    /** {@link #gelu} on {@code x[from .. to)}. */
+    static void gelu(float[] x, int from, int to) {
+        for (int i = from; i < to; i++) {
             float v = x[i];
             x[i] = 0.5f * v * (1f + (float) Math.tanh(SQRT_2_OVER_PI * (v + 0.044715f * v * v * v)));
         }

@@ -24,6 +24,7 @@ final class Nd4jLinear implements Linear {
     static final int MIN_ROWS = 5;
     /** Converted weight bytes per oneDNN call: bounds the scratch buffer (a c_fc weight is 256 MB in fp32). */
     static final long CHUNK_BYTES = 32L << 20;
+    private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
 
     private static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int LANES = HalfFloats.LANES;
@@ -119,14 +120,21 @@ final class Nd4jLinear implements Linear {
         });
     }
 
+    /** Widened first by the format's fast {@link WeightMatrix#widenRows} into a cache-resident row, then rounded. */
     private void rowToBfloat16(int row, MemorySegment dst, long offset) {
         int k = weight.cols;
+        float[] widened = ROW.get();
+        if (widened.length < k) {
+            widened = new float[k];
+            ROW.set(widened);
+        }
+        weight.widenRows(row, 1, MemorySegment.ofArray(widened), 0);
         int c = 0;
         for (; c + LANES <= k; c += LANES) {
-            bfloat16(weight.vector(row, c)).intoMemorySegment(dst, offset + c * 2L, ByteOrder.LITTLE_ENDIAN);
+            bfloat16(FloatVector.fromArray(HalfFloats.F, widened, c)).intoMemorySegment(dst, offset + c * 2L, ByteOrder.LITTLE_ENDIAN);
         }
         for (; c < k; c++) {
-            dst.set(LE16, offset + c * 2L, bfloat16(weight.get(row, c)));
+            dst.set(LE16, offset + c * 2L, bfloat16(widened[c]));
         }
     }
 
