@@ -2,6 +2,7 @@ package io.github.magmajava;
 
 import io.github.magmajava.backend.Backend;
 import io.github.magmajava.backend.cpu.CpuBackend;
+import io.github.magmajava.backend.cpu.OneDnnMode;
 import io.github.magmajava.clip.ImagePrefix;
 import io.github.magmajava.config.MagmaConfig;
 import io.github.magmajava.gptj.GptjModel;
@@ -64,13 +65,20 @@ public final class Magma implements AutoCloseable {
                     () -> new CheckpointException(b.checkpoint, "its shapes match no preset (" + MagmaConfig.presetNames()
                             + "); give the model config explicitly"));
             MagmaWeights weights = MagmaWeights.bind(file, config);
-            if (b.format == WeightFormat.Q8) {
-                q8 = Q8Cache.open(b.checkpoint, Q8Cache.linearWeights(weights.languageModel()),
-                        b.cacheDirectory != null ? b.cacheDirectory : CacheDirectory.resolve());
-                CpuBackend.Builder cpu = CpuBackend.builder().quantized(q8);
-                created = (b.threads > 0 ? cpu.threads(b.threads) : cpu).build();
-            } else if (b.backend == null) {
-                created = b.threads > 0 ? CpuBackend.withThreads(b.threads) : CpuBackend.create();
+            if (b.backend == null) {
+                CpuBackend.Builder cpu = CpuBackend.builder();
+                if (b.format == WeightFormat.Q8) {
+                    q8 = Q8Cache.open(b.checkpoint, Q8Cache.linearWeights(weights.languageModel()),
+                            b.cacheDirectory != null ? b.cacheDirectory : CacheDirectory.resolve());
+                    cpu.quantized(q8);
+                }
+                if (b.threads > 0) {
+                    cpu.threads(b.threads);
+                }
+                if (b.oneDnn != null) {
+                    cpu.oneDnn(b.oneDnn);
+                }
+                created = cpu.build();
             }
             this.backend = b.backend != null ? b.backend : created;
             this.ownsBackend = created != null;
@@ -238,6 +246,7 @@ public final class Magma implements AutoCloseable {
         private int threads;
         private WeightFormat format = WeightFormat.FP16;
         private Path cacheDirectory;
+        private OneDnnMode oneDnn;
 
         private Builder(Path checkpoint) {
             this.checkpoint = Objects.requireNonNull(checkpoint, "checkpoint");
@@ -283,12 +292,30 @@ public final class Magma implements AutoCloseable {
         }
 
         /**
-         * @throws IllegalStateException when {@link WeightFormat#Q8} is combined with a given backend
+         * How the built-in CPU backend runs prefill GEMMs and convolutions (default
+         * {@link OneDnnMode#FP32}: float32 on oneDNN where it loads, results within float rounding
+         * of PyTorch). {@link OneDnnMode#BF16} rounds the prefill GEMMs' inputs to bfloat16, about
+         * twice as fast, logits off by about 4e-3 of their range on the tiny fixtures
+         * (Bf16PrefillAccuracyTest, docs/performance.md);
+         * {@link OneDnnMode#OFF}: pure Java only. Cannot be combined with {@link #backend}.
+         */
+        public Builder oneDnn(OneDnnMode mode) {
+            this.oneDnn = Objects.requireNonNull(mode, "oneDnn");
+            return this;
+        }
+
+        /**
+         * @throws IllegalStateException when {@link WeightFormat#Q8} or {@link #oneDnn} is combined
+         *     with a given backend
          */
         public Magma load() throws IOException {
             if (format == WeightFormat.Q8 && backend != null) {
                 throw new IllegalStateException("int8 weights run on the built-in CPU backend; do not combine"
                         + " weights(Q8) with backend(" + backend.name() + ")");
+            }
+            if (oneDnn != null && backend != null) {
+                throw new IllegalStateException("oneDnn(" + oneDnn + ") configures the built-in CPU backend; do not combine it"
+                        + " with backend(" + backend.name() + ")");
             }
             return new Magma(this);
         }

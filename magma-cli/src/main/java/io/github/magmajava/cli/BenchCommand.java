@@ -7,6 +7,7 @@ import io.github.magmajava.GenerationRequest;
 import io.github.magmajava.ImageInput;
 import io.github.magmajava.Magma;
 import io.github.magmajava.TokenListener;
+import io.github.magmajava.backend.cpu.OneDnnMode;
 import io.github.magmajava.backend.cpu.ReadBandwidth;
 import io.github.magmajava.config.MagmaConfig;
 import io.github.magmajava.image.PreprocessedImage;
@@ -30,6 +31,7 @@ import java.util.function.ToDoubleFunction;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -51,12 +53,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", description = "Benchmark this checkpoint instead of the synthetic one.")
     Path checkpoint;
 
-    @Option(names = "--threads", description = "Compute threads (default: all processors).")
-    Integer threads;
-
-    @Option(names = "--weights", defaultValue = "fp16", converter = GenerateCommand.WeightFormatConverter.class,
-            description = "fp16 as stored, or q8 (int8 blocks, quantized once into the cache directory) (default: ${DEFAULT-VALUE}).")
-    WeightFormat weights;
+    @Mixin
+    ComputeOptions compute;
 
     @Option(names = "--prompt-tokens", defaultValue = "16", description = "Text tokens after the image (default: ${DEFAULT-VALUE}).")
     int promptTokens;
@@ -84,7 +82,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         PrintWriter err = spec.commandLine().getErr();
         MagmaConfig model = config != null ? config.resolve() : MagmaConfig.MAGMA_V1_1024;
-        int cores = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        int cores = compute.threadCount();
         err.println("bench: measuring read bandwidth...");
         double bandwidth = ReadBandwidth.measure((long) bandwidthMiB << 20, cores, 5);
         Path file = checkpoint;
@@ -93,12 +91,9 @@ final class BenchCommand implements Callable<Integer> {
                     + " (made on first use, ~" + CliFormat.bytes(weightBytes(MagmaWeights.expectedShapes(model), n -> true)) + ")...");
             file = SyntheticCheckpoint.ensure(model, CacheDirectory.resolve(), 0);
         }
-        Magma.Builder builder = Magma.builder(file).config(model).weights(weights);
-        if (weights == WeightFormat.Q8) {
+        Magma.Builder builder = compute.applyTo(Magma.builder(file).config(model));
+        if (compute.weights == WeightFormat.Q8) {
             err.println("bench: int8 weights from " + Q8Cache.file(file, CacheDirectory.resolve()) + " (quantized on first use)...");
-        }
-        if (threads != null) {
-            builder.threads(threads);
         }
         try (Magma magma = builder.load()) {
             GenerationRequest request = new GenerationRequest(ImageInput.preprocessed(randomImage(model)),
@@ -131,7 +126,8 @@ final class BenchCommand implements Callable<Integer> {
         Map<String, Long> memory = CliFormat.memoryKiB();
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode r = mapper.createObjectNode();
-        r.put("config", model.name()).put("weights", weights.name().toLowerCase(java.util.Locale.ROOT)).put("threads", cores);
+        r.put("config", model.name()).put("weights", compute.weights.name().toLowerCase(java.util.Locale.ROOT)).put("threads", cores)
+                .put("oneDnn", oneDnnName());
         r.put("promptTokens", promptTokens).put("prefillTokens", prefillTokens).put("newTokens", newTokens).put("runs", timed.size());
         r.put("readBandwidthGBps", bandwidth);
         r.put("loadSeconds", seconds(magma.loadTime()));
@@ -148,8 +144,8 @@ final class BenchCommand implements Callable<Integer> {
             out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(r));
             return;
         }
-        out.printf("magma bench: %s, %s weights, %d threads, %d image + %d prompt tokens, %d new tokens, median of %d runs%n",
-                model.name(), weights.name().toLowerCase(java.util.Locale.ROOT), cores, model.visual().imageTokens(), promptTokens, newTokens, timed.size());
+        out.printf("magma bench: %s, %s weights, oneDNN %s, %d threads, %d image + %d prompt tokens, %d new tokens, median of %d runs%n",
+                model.name(), compute.weights.name().toLowerCase(java.util.Locale.ROOT), oneDnnName(), cores, model.visual().imageTokens(), promptTokens, newTokens, timed.size());
         out.printf("  %-26s %10.2f GB/s%n", "read bandwidth", bandwidth);
         out.printf("  %-26s %10.2f s%n", "load (map + validate)", seconds(magma.loadTime()));
         out.printf("  %-26s %10.2f s%n", "image encode", encode);
@@ -160,6 +156,11 @@ final class BenchCommand implements Callable<Integer> {
         out.printf("  %-26s %10.2f s%n", "end-to-end caption", total);
         out.printf("  %-26s %10s (anonymous %s, mapped file %s)%n", "peak RSS", CliFormat.bytes(memory.getOrDefault("VmHWM", 0L) * 1024),
                 CliFormat.bytes(memory.getOrDefault("RssAnon", 0L) * 1024), CliFormat.bytes(memory.getOrDefault("RssFile", 0L) * 1024));
+    }
+
+    /** The oneDNN mode asked for (where nd4j cannot load, the backend runs pure Java whatever this says). */
+    private String oneDnnName() {
+        return (compute.oneDnn != null ? compute.oneDnn : OneDnnMode.configured()).name().toLowerCase(java.util.Locale.ROOT);
     }
 
     /**
@@ -174,7 +175,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             long n = Tensor.numel(e.getValue());
             boolean matrix = e.getValue().length == 2;
-            total += weights == WeightFormat.Q8 && matrix ? n * (1 + 2.0 / Q8Quantizer.BLOCK) : n * 2.0;
+            total += compute.weights == WeightFormat.Q8 && matrix ? n * (1 + 2.0 / Q8Quantizer.BLOCK) : n * 2.0;
         }
         return (long) total;
     }

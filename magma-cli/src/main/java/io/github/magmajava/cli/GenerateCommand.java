@@ -23,8 +23,8 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.TypeConversionException;
@@ -74,24 +74,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--threads", description = "Compute threads (default: all processors).")
-    Integer threads;
-
-    @Option(names = "--weights", defaultValue = "fp16", converter = WeightFormatConverter.class,
-            description = "fp16: as stored; q8: int8 blocks, half the bytes per token (1.5-2x the decode speed), made once"
-                    + " into the cache directory ($MAGMA_CACHE_DIR, default ~/.cache/magma-java) (default: ${DEFAULT-VALUE}).")
-    WeightFormat weights;
-
-    static final class WeightFormatConverter implements ITypeConverter<WeightFormat> {
-        @Override
-        public WeightFormat convert(String value) {
-            try {
-                return WeightFormat.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new TypeConversionException(e.getMessage());
-            }
-        }
-    }
+    @Mixin
+    ComputeOptions compute;
 
     @Option(names = "--json", description = "Print {\"text\", \"tokens\", \"promptTokens\", \"timings\"} instead of streaming.")
     boolean json;
@@ -107,11 +91,8 @@ final class GenerateCommand implements Callable<Integer> {
         if (config != null) {
             builder.config(config.resolve());
         }
-        if (threads != null) {
-            builder.threads(threads);
-        }
-        builder.weights(weights);
-        if (weights == WeightFormat.Q8 && Files.isRegularFile(checkpoint) && !Q8Cache.isCurrent(checkpoint, CacheDirectory.resolve())) {
+        compute.applyTo(builder);
+        if (compute.weights == WeightFormat.Q8 && Files.isRegularFile(checkpoint) && !Q8Cache.isCurrent(checkpoint, CacheDirectory.resolve())) {
             spec.commandLine().getErr().println("int8 weights: quantizing " + checkpoint + " into "
                     + Q8Cache.file(checkpoint, CacheDirectory.resolve()) + " (first use only)");
         }
