@@ -172,24 +172,34 @@ def report(results, doc, chart):
     # GEMV
     rows = []
     for name, s in SHAPES["linear"].items():
-        o1, o2 = r.ours("GemvBenchmark.gemv", shape=name, threads=1), r.ours("GemvBenchmark.gemv", shape=name, threads=2)
+        o1 = r.ours("GemvBenchmark.gemv", shape=name, threads=1, weights="fp16")
+        o2 = r.ours("GemvBenchmark.gemv", shape=name, threads=2, weights="fp16")
+        q8 = best(r.ours("GemvBenchmark.gemv", shape=name, threads=1, weights="q8"),
+                  r.ours("GemvBenchmark.gemv", shape=name, threads=2, weights="q8"))
         bf16, fp32 = r.theirs(f"gemv/{name}/bf16"), r.theirs(f"gemv/{name}/fp32")
         mb = 2 * s["out"] * s["in"] / 1e6
+        q8_mb = s["out"] * s["in"] * (1 + 2 / 32) / 1e6
         ours_best = best(o1, o2)
         gb = mb / ours_best if ours_best else None
+        q8_gb = q8_mb / q8 if q8 else None
         rr = ratio(ours_best, best(bf16, fp32))
         chart_rows.append(("GEMV (1 row)", f"{s['out']}x{s['in']}", rr))
         rows.append([f"{s['out']} x {s['in']} ({s['weight']})", f"{mb:.0f}", ms(o1), ms(o2),
-                     f"{gb:.1f}" if gb else "—", f"{100 * gb / peak:.0f} %" if gb and peak else "—", ms(bf16), ms(fp32),
-                     fmt_ratio(rr)])
+                     f"{gb:.1f}" if gb else "—", f"{100 * gb / peak:.0f} %" if gb and peak else "—",
+                     ms(q8), f"{q8_gb:.1f}" if q8_gb else "—", ms(bf16), ms(fp32), fmt_ratio(rr),
+                     fmt_ratio(ratio(q8, best(bf16, fp32)))])
     fp16 = t["results"].get("gemv/ATTENTION/fp16", {})
-    sections.append("### GEMV: one decode row through an fp16 weight\n\n`GemvBenchmark` (`Linear.forward` with 1 row: the "
-                    "streaming path, fp16 widened in registers). GB/s = fp16 weight bytes / time of the faster thread "
-                    "count; \"% of bandwidth\" compares it with the best `MemoryBandwidth` figure above. PyTorch: "
-                    "`F.linear` on a 1-row input with bf16 and fp32 weights (it has no fp16 matmul on the CPU: "
+    sections.append("### GEMV: one decode row through an fp16 or int8 weight\n\n`GemvBenchmark` (`Linear.forward` with 1 "
+                    "row: the streaming path, fp16 widened in registers, four rows per read of x; each call takes the next "
+                    "of several copies of the weight, 256 MB or more in all, so that it comes from memory, not from the "
+                    "last-level cache). GB/s = weight bytes / time of the faster thread count; \"% of bandwidth\" compares "
+                    "it with the best `MemoryBandwidth` figure above. q8: `--weights q8`, int8 blocks of 32 with an fp16 "
+                    "scale (1.06 bytes per weight), faster thread count. PyTorch: `F.linear` on a 1-row input with bf16 and "
+                    "fp32 weights (it has no fp16 matmul on the CPU: "
                     f"`{fp16.get('error', 'n/a')}`).\n\n" + table(
-                        ["weight [out x in]", "fp16 MB", "ours 1 thr (ms)", "ours 2 thr (ms)", "ours GB/s", "% of bandwidth",
-                         "torch bf16 (ms)", "torch fp32 (ms)", "ours / best torch"], rows))
+                        ["weight [out x in]", "fp16 MB", "fp16 1 thr (ms)", "fp16 2 thr (ms)", "fp16 GB/s", "% of bandwidth",
+                         "q8 (ms)", "q8 GB/s", "torch bf16 (ms)", "torch fp32 (ms)", "fp16 / best torch",
+                         "q8 / best torch"], rows))
 
     # GEMM
     rows = []
@@ -275,7 +285,8 @@ def report(results, doc, chart):
         rows.append([label, ms(ours), ms(fp32), "—", ms(bf16), fmt_ratio(rr)])
     prefill = r.ours("GptjBlockBenchmark.prefill160", threads=2)
     decode = r.ours("GptjBlockBenchmark.decodeStepAfter160", threads=2)
-    head = best(r.ours("GemvBenchmark.gemv", shape="LM_HEAD", threads=1), r.ours("GemvBenchmark.gemv", shape="LM_HEAD", threads=2))
+    head = best(r.ours("GemvBenchmark.gemv", shape="LM_HEAD", threads=1, weights="fp16"),
+                r.ours("GemvBenchmark.gemv", shape="LM_HEAD", threads=2, weights="fp16"))
     estimate = ""
     if enc and prefill and decode and head:
         first = enc + 28 * prefill + head
