@@ -380,51 +380,6 @@ abstract sealed class WeightMatrix {
         }
 
         @Override
-        void dots(int r0, int r1, float[] x, int xOffset, float[] out, int outOffset) {
-            int r = r0;
-            if (cols % BLOCK == 0) {
-                for (; r + 2 <= r1; r += 2) {
-                    dot2(r, x, xOffset, out, outOffset + r - r0);
-                }
-            }
-            for (; r < r1; r++) {
-                out[outOffset + r - r0] = dot(r, x, xOffset);
-            }
-        }
-
-        /**
-         * Rows r and r+1 against one read of x (a 16384-wide x does not fit in L1, and int8 rows
-         * read four bytes of x per byte of weight), with per row and block the operations of
-         * {@link #dot} in its order, so the results are identical. Two rows, not four: four made
-         * C2 give up on keeping the vectors in registers (5x slower).
-         */
-        private void dot2(int r, float[] x, int xOffset, float[] out, int outOffset) {
-            MemorySegment q8 = values;
-            MemorySegment s16 = scales;
-            long q0 = (long) r * cols;
-            long q1 = q0 + cols;
-            long s0 = (long) r * blocks;
-            long s1 = s0 + blocks;
-            FloatVector acc0 = FloatVector.zero(HalfFloats.F);
-            FloatVector acc1 = acc0;
-            for (int b = 0; b < blocks; b++) {
-                int c = b * BLOCK;
-                FloatVector lo = FloatVector.fromArray(HalfFloats.F, x, xOffset + c);
-                FloatVector hi = FloatVector.fromArray(HalfFloats.F, x, xOffset + c + HalfFloats.LANES);
-                ByteVector v0 = ByteVector.fromMemorySegment(BYTES_32, q8, q0 + c, ByteOrder.LITTLE_ENDIAN);
-                ByteVector v1 = ByteVector.fromMemorySegment(BYTES_32, q8, q1 + c, ByteOrder.LITTLE_ENDIAN);
-                FloatVector block0 = lo.mul((FloatVector) v0.convertShape(VectorOperators.B2F, HalfFloats.F, 0));
-                FloatVector block1 = lo.mul((FloatVector) v1.convertShape(VectorOperators.B2F, HalfFloats.F, 0));
-                block0 = hi.fma((FloatVector) v0.convertShape(VectorOperators.B2F, HalfFloats.F, 1), block0);
-                block1 = hi.fma((FloatVector) v1.convertShape(VectorOperators.B2F, HalfFloats.F, 1), block1);
-                acc0 = block0.fma(FloatVector.broadcast(HalfFloats.F, Float.float16ToFloat(s16.getAtIndex(LE, s0 + b))), acc0);
-                acc1 = block1.fma(FloatVector.broadcast(HalfFloats.F, Float.float16ToFloat(s16.getAtIndex(LE, s1 + b))), acc1);
-            }
-            out[outOffset] = HalfFloats.sum(acc0);
-            out[outOffset + 1] = HalfFloats.sum(acc1);
-        }
-
-        @Override
         void widenRow(int r, float[] dst, int offset) {
             long row = (long) r * cols;
             int full = cols / BLOCK;
