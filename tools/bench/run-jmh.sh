@@ -5,7 +5,7 @@
 #   tools/bench/run-jmh.sh -rf json -rff results.json       # machine-readable results
 #   tools/bench/run-jmh.sh -l                               # list the benchmarks
 # A command-line -jvmArgsAppend replaces the benchmarks' own flags: repeat
-# "--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xbatch" in it.
+# "--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xbatch -XX:+UseTransparentHugePages" in it.
 set -eu
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 "$root/tools/mvn" -q -B -DskipTests -pl magma-bench -am package

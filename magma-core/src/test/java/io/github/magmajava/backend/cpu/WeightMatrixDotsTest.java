@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.offset;
 
 import io.github.magmajava.io.DType;
 import io.github.magmajava.io.Tensor;
-import io.github.magmajava.quant.Q8Quantizer;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -125,23 +124,6 @@ class WeightMatrixDotsTest {
                 float actual = dst.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, (long) r * cols + c);
                 assertThat(Float.floatToRawIntBits(actual)).as("[%d, %d]", r, c).isEqualTo(Float.floatToRawIntBits(expected));
             }
-        }
-    }
-
-    /** The int8 kernel's two-row path gives each row exactly what the one-row path gives. */
-    @ParameterizedTest
-    @CsvSource({"7, 64", "2, 32", "9, 4096", "5, 40"})
-    void int8RowPairsEqualTheRowByRowPathBitForBit(int rows, int cols) {
-        SplittableRandom rnd = new SplittableRandom(rows * 7 + cols);
-        WeightMatrix m = WeightMatrix.of(Q8Quantizer.quantize(new Tensor("w", DType.FLOAT16, new long[] {rows, cols},
-                randomHalfs(rnd, rows, cols))));
-        float[] x = new float[cols + 2];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = (float) (rnd.nextGaussian() * 40);
-        }
-        float[] out = dots(m, x);
-        for (int r = 0; r < rows; r++) {
-            assertThat(Float.floatToRawIntBits(out[3 + r])).as("row %d", r).isEqualTo(Float.floatToRawIntBits(m.dot(r, x, 2)));
         }
     }
 }
