@@ -21,6 +21,8 @@ public final class CpuBackend implements Backend {
     /** Values from which {@link #gelu} is split over the workers (a decode step's 16384 are not). */
     private static final int GELU_SPLIT = 1 << 16;
     private final ForkJoinPool pool;
+    /** The decode GEMVs' low-latency workers (the fork-join pool takes over when they are busy). */
+    private final SpinningWorkers decode;
     /** oneDNN kernels for prefill GEMMs and convolutions; null: pure Java only. */
     private final Nd4jKernels oneDnn;
     /** Int8 replacements of Linear weights by name, or null. */
@@ -31,8 +33,9 @@ public final class CpuBackend implements Backend {
             throw new IllegalArgumentException("threads must be >= 1, found " + threads);
         }
         this.pool = new ForkJoinPool(threads);
+        this.decode = new SpinningWorkers(threads);
         this.quantized = quantized;
-        this.oneDnn = Nd4jKernels.open(mode, pool).orElse(null);
+        this.oneDnn = Nd4jKernels.open(mode, pool, decode).orElse(null);
     }
 
     /** One worker per available processor; oneDNN as {@link OneDnnMode#configured()} says. */
@@ -94,7 +97,7 @@ public final class CpuBackend implements Backend {
 
             @Override
             public void forward(float[] x, int rows, float[] y) {
-                Gemm.multiply(x, rows, w.cols, w, b, y, pool);
+                Gemm.multiply(x, rows, w.cols, w, b, y, pool, decode);
             }
         };
     }
@@ -172,6 +175,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void close() {
         pool.shutdown();
+        decode.close();
         if (oneDnn != null) {
             oneDnn.close();
         }

@@ -26,6 +26,12 @@ final class Gemm {
     }
 
     static void multiply(float[] a, int m, int k, WeightMatrix b, float[] bias, float[] c, ForkJoinPool pool) {
+        multiply(a, m, k, b, bias, c, pool, null);
+    }
+
+    /** As above; the streaming (decode) path hands its tasks to {@code decode} when that is free. */
+    static void multiply(float[] a, int m, int k, WeightMatrix b, float[] bias, float[] c, ForkJoinPool pool,
+            SpinningWorkers decode) {
         int n = b.rows;
         if (b.cols != k) {
             throw new IllegalArgumentException("inner dimensions differ: A has " + k + " columns, B has " + b.cols);
@@ -38,11 +44,14 @@ final class Gemm {
             // Enough tasks to balance, each one a contiguous run of B rows: one long sequential
             // stream per thread is what the hardware prefetchers follow best.
             int tasks = Math.min(nBlocks, pool.getParallelism() * 8);
-            run(pool, tasks, t -> {
+            java.util.function.IntConsumer body = t -> {
                 int n0 = (int) ((long) nBlocks * t / tasks) * BLOCK_N;
                 int n1 = Math.min(n, (int) ((long) nBlocks * (t + 1) / tasks) * BLOCK_N);
                 streamBlock(a, m, k, b, bias, c, n0, n1);
-            });
+            };
+            if (tasks == 1 || pool.getParallelism() == 1 || decode == null || !decode.tryRun(tasks, body)) {
+                run(pool, tasks, body);
+            }
         } else {
             int mBlocks = (m + BLOCK_M - 1) / BLOCK_M;
             run(pool, mBlocks * nBlocks, task -> {

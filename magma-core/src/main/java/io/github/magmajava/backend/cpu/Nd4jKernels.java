@@ -26,21 +26,24 @@ final class Nd4jKernels implements AutoCloseable {
     /** Folded convolution weights of every model on this backend, in huge pages. */
     private final HugePages.Slab convWeights = new HugePages.Slab();
 
-    private Nd4jKernels(OneDnnMode mode, ForkJoinPool pool) {
+    private final SpinningWorkers decode;
+
+    private Nd4jKernels(OneDnnMode mode, ForkJoinPool pool, SpinningWorkers decode) {
         this.mode = mode;
         this.pool = pool;
+        this.decode = decode;
     }
 
     /**
      * The oneDNN kernels in {@code mode}, or empty when the mode is {@link OneDnnMode#OFF} or nd4j
      * cannot run here (its jars missing, another OS or CPU, a failed load: one log line).
      */
-    static Optional<Nd4jKernels> open(OneDnnMode mode, ForkJoinPool pool) {
+    static Optional<Nd4jKernels> open(OneDnnMode mode, ForkJoinPool pool, SpinningWorkers decode) {
         if (mode == OneDnnMode.OFF) {
             return Optional.empty();
         }
         try {
-            return Nd4jRuntime.get().map(runtime -> new Nd4jKernels(mode, pool));
+            return Nd4jRuntime.get().map(runtime -> new Nd4jKernels(mode, pool, decode));
         } catch (LinkageError e) {
             LOG.log(System.Logger.Level.WARNING, "oneDNN kernels (nd4j) unavailable, the CPU backend uses its pure-Java kernels: " + e);
             return Optional.empty();
@@ -57,6 +60,10 @@ final class Nd4jKernels implements AutoCloseable {
 
     Conv2d conv2d(float[] weight, float[] bias, int in, int out, int kernel, int stride, int padding) {
         return new Nd4jConv(weight, bias, in, out, kernel, stride, padding, this, convWeights);
+    }
+
+    SpinningWorkers decode() {
+        return decode;
     }
 
     ForkJoinPool pool() {

@@ -67,7 +67,7 @@ final class Nd4jLinear implements Linear {
                     + (long) rows * n + " floats, found " + x.length + " and " + y.length);
         }
         if (rows < MIN_ROWS) {
-            Gemm.multiply(x, rows, k, weight, bias, y, kernels.pool());
+            Gemm.multiply(x, rows, k, weight, bias, y, kernels.pool(), kernels.decode());
             return;
         }
         Nd4jScratch scratch = kernels.borrow();

@@ -146,7 +146,7 @@ class OneDnnKernelsTest {
         float[] expected = new float[m * n];
         REFERENCE.linear(w, new Tensor("b", DType.FLOAT32, new long[] {n}, floats(bias)), Split.REPLICATED).forward(x, m, expected);
         ForkJoinPool pool = new ForkJoinPool(2);
-        try (Nd4jKernels kernels = Nd4jKernels.open(OneDnnMode.FP32, pool).orElseThrow()) {
+        try (Nd4jKernels kernels = Nd4jKernels.open(OneDnnMode.FP32, pool, null).orElseThrow()) {
             for (long chunkBytes : new long[] {1, 10 * k * 4, 16 * k * 4, 1L << 20}) { // 1, 10 and 16 rows per chunk, then all
                 float[] actual = new float[m * n];
                 new Nd4jLinear(WeightMatrix.of(w), bias, kernels, chunkBytes).forward(x, m, actual);
