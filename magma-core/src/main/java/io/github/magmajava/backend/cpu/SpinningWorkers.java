@@ -17,7 +17,10 @@ import java.util.function.IntConsumer;
 final class SpinningWorkers implements AutoCloseable {
     /** How long an idle helper spins before parking: longer than the gaps inside a decode step. */
     private static final long SPIN_NANOS = 300_000;
-    private static final long PARK_NANOS = 1_000_000;
+    /** A helper idle this long ends (the next job starts it again): no threads left behind by an unclosed backend. */
+    private static final long IDLE_EXIT_NANOS = 30_000_000_000L;
+
+    private final long idleExitNanos;
 
     private final Thread[] helpers;
     private final ReentrantLock busy = new ReentrantLock();
@@ -51,9 +54,25 @@ final class SpinningWorkers implements AutoCloseable {
 
     /** {@code threads} threads in all: the caller and {@code threads - 1} helpers (daemons). */
     SpinningWorkers(int threads) {
-        helpers = new Thread[Math.max(0, threads - 1)];
-        for (int i = 0; i < helpers.length; i++) {
-            helpers[i] = Thread.ofPlatform().daemon().name("magma-decode-" + i).start(this::helperLoop);
+        this(threads, IDLE_EXIT_NANOS);
+    }
+
+    SpinningWorkers(int threads, long idleExitNanos) {
+        this.helpers = new Thread[Math.max(0, threads - 1)];
+        this.idleExitNanos = idleExitNanos;
+    }
+
+    /** Helper threads alive now (they start with the first job and end after a long idle spell). */
+    int liveHelpers() {
+        busy.lock();
+        try {
+            int alive = 0;
+            for (Thread helper : helpers) {
+                alive += helper != null && helper.isAlive() ? 1 : 0;
+            }
+            return alive;
+        } finally {
+            busy.unlock();
         }
     }
 
@@ -68,8 +87,12 @@ final class SpinningWorkers implements AutoCloseable {
         try {
             Job j = new Job(tasks, body);
             job = j;
-            for (Thread helper : helpers) {
-                LockSupport.unpark(helper);
+            for (int i = 0; i < helpers.length; i++) {
+                if (helpers[i] == null || !helpers[i].isAlive()) {
+                    helpers[i] = Thread.ofPlatform().daemon().name("magma-decode-" + i).start(this::helperLoop);
+                } else {
+                    LockSupport.unpark(helpers[i]);
+                }
             }
             j.work();
             while (j.done.get() < tasks) {
@@ -103,8 +126,11 @@ final class SpinningWorkers implements AutoCloseable {
                 idleSince = System.nanoTime();
             } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
                 Thread.onSpinWait();
+            } else if (System.nanoTime() - idleSince > idleExitNanos) {
+                return;
             } else {
-                LockSupport.parkNanos(this, PARK_NANOS);
+                // Woken by the next job's unpark (a permit given before this park makes it return at once).
+                LockSupport.parkNanos(this, idleExitNanos);
             }
         }
     }
@@ -112,8 +138,15 @@ final class SpinningWorkers implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        for (Thread helper : helpers) {
-            LockSupport.unpark(helper);
+        busy.lock();
+        try {
+            for (Thread helper : helpers) {
+                if (helper != null) {
+                    LockSupport.unpark(helper);
+                }
+            }
+        } finally {
+            busy.unlock();
         }
     }
 }

@@ -68,4 +68,23 @@ class SpinningWorkersTest {
         workers.close();
         assertThat(workers.tryRun(2, t -> { })).isFalse();
     }
+
+    @Test
+    void idleHelpersEndAndTheNextJobStartsThemAgain() throws InterruptedException {
+        try (SpinningWorkers workers = new SpinningWorkers(3, 20_000_000L)) {
+            assertThat(workers.liveHelpers()).isZero();
+            AtomicIntegerArray runs = new AtomicIntegerArray(8);
+            assertThat(workers.tryRun(8, runs::incrementAndGet)).isTrue();
+            assertThat(workers.liveHelpers()).isEqualTo(2);
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (workers.liveHelpers() > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(workers.liveHelpers()).isZero();
+            assertThat(workers.tryRun(8, runs::incrementAndGet)).isTrue();
+            for (int t = 0; t < 8; t++) {
+                assertThat(runs.get(t)).isEqualTo(2);
+            }
+        }
+    }
 }
