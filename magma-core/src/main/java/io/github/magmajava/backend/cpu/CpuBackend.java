@@ -8,7 +8,6 @@ import io.github.magmajava.io.Tensor;
 import io.github.magmajava.quant.Q8Weights;
 import java.util.Objects;
 import java.util.concurrent.ForkJoinPool;
-import java.util.stream.IntStream;
 
 /**
  * The default backend: pure Java on the JDK's Vector API, weights kept as mapped (fp16 widened
@@ -131,12 +130,7 @@ public final class CpuBackend implements Backend {
         // Scalar tanh per element (Elementwise.gelu says why): a prefill's 160 x 16384 values are
         // worth splitting; elementwise, so the result does not depend on the split.
         int tasks = n < GELU_SPLIT ? 1 : pool.getParallelism() * 4;
-        if (tasks == 1 || pool.getParallelism() == 1) {
-            Elementwise.gelu(x, n);
-        } else {
-            pool.submit(() -> IntStream.range(0, tasks).parallel().forEach(
-                    t -> Elementwise.gelu(x, (int) ((long) n * t / tasks), (int) ((long) n * (t + 1) / tasks)))).join();
-        }
+        Tasks.run(pool, tasks, t -> Elementwise.gelu(x, (int) ((long) n * t / tasks), (int) ((long) n * (t + 1) / tasks)));
     }
 
     @Override
@@ -161,15 +155,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void attention(float[] q, float[] keys, float[] values, int rows, int startPos, int heads, int headDim, float[] out) {
-        int tasks = rows * heads;
-        if (tasks == 1 || pool.getParallelism() == 1) {
-            for (int t = 0; t < tasks; t++) {
-                Attention.head(q, keys, values, t / heads, startPos, t % heads, heads, headDim, out);
-            }
-        } else {
-            pool.submit(() -> IntStream.range(0, tasks).parallel().forEach(
-                    t -> Attention.head(q, keys, values, t / heads, startPos, t % heads, heads, headDim, out))).join();
-        }
+        Tasks.run(pool, rows * heads,
+                t -> Attention.head(q, keys, values, t / heads, startPos, t % heads, heads, headDim, out));
     }
 
     @Override

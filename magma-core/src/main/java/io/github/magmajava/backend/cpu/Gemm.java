@@ -1,7 +1,6 @@
 package io.github.magmajava.backend.cpu;
 
 import java.util.concurrent.ForkJoinPool;
-import java.util.stream.IntStream;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -50,25 +49,15 @@ final class Gemm {
                 streamBlock(a, m, k, b, bias, c, n0, n1);
             };
             if (tasks == 1 || pool.getParallelism() == 1 || decode == null || !decode.tryRun(tasks, body)) {
-                run(pool, tasks, body);
+                Tasks.run(pool, tasks, body);
             }
         } else {
             int mBlocks = (m + BLOCK_M - 1) / BLOCK_M;
-            run(pool, mBlocks * nBlocks, task -> {
+            Tasks.run(pool, mBlocks * nBlocks, task -> {
                 int n0 = (task % nBlocks) * BLOCK_N;
                 int m0 = (task / nBlocks) * BLOCK_M;
                 panelBlock(a, k, b, bias, c, m0, Math.min(m, m0 + BLOCK_M), n0, Math.min(n, n0 + BLOCK_N));
             });
-        }
-    }
-
-    private static void run(ForkJoinPool pool, int tasks, java.util.function.IntConsumer body) {
-        if (tasks == 1 || pool.getParallelism() == 1) {
-            for (int t = 0; t < tasks; t++) {
-                body.accept(t);
-            }
-        } else {
-            pool.submit(() -> IntStream.range(0, tasks).parallel().forEach(body)).join();
         }
     }
 

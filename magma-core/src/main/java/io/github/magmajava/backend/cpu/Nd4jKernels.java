@@ -7,7 +7,6 @@ import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.IntConsumer;
-import java.util.stream.IntStream;
 
 /**
  * The oneDNN side of one {@link CpuBackend}: makes its Linear layers (many rows on oneDNN, few on
@@ -72,13 +71,7 @@ final class Nd4jKernels implements AutoCloseable {
 
     /** {@code body(0 .. tasks-1)} on the backend's workers. */
     void parallelFor(int tasks, IntConsumer body) {
-        if (tasks == 1 || pool.getParallelism() == 1) {
-            for (int t = 0; t < tasks; t++) {
-                body.accept(t);
-            }
-        } else {
-            pool.submit(() -> IntStream.range(0, tasks).parallel().forEach(body)).join();
-        }
+        Tasks.run(pool, tasks, body);
     }
 
     Nd4jScratch borrow() {
