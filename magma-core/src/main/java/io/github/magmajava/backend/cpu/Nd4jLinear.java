@@ -128,7 +128,7 @@ final class Nd4jLinear implements Linear {
             widened = new float[k];
             ROW.set(widened);
         }
-        weight.widenRows(row, 1, MemorySegment.ofArray(widened), 0);
+        weight.widenRow(row, widened, 0);
         int c = 0;
         for (; c + LANES <= k; c += LANES) {
             bfloat16(FloatVector.fromArray(HalfFloats.F, widened, c)).intoMemorySegment(dst, offset + c * 2L, ByteOrder.LITTLE_ENDIAN);

@@ -64,18 +64,16 @@ abstract sealed class WeightMatrix {
 
     abstract float get(int r, int c);
 
-    /** Row {@code r} widened into {@code dst[offset ..]}. */
-    void widenRow(int r, float[] dst, int offset) {
-        int c = 0;
-        for (int bound = cols - HalfFloats.LANES; c <= bound; c += HalfFloats.LANES) {
-            vector(r, c).intoArray(dst, offset + c);
-        }
-        for (; c < cols; c++) {
-            dst[offset + c] = get(r, c);
-        }
+    /** Row {@code r} widened into {@code dst[offset ..]}: {@link #widenRows} on the array. */
+    final void widenRow(int r, float[] dst, int offset) {
+        widenRows(r, 1, MemorySegment.ofArray(dst), 4L * offset);
     }
 
-    /** Rows r0 .. r0+count-1 as little-endian float32 into {@code dst} from byte {@code offset} on. */
+    /**
+     * Rows r0 .. r0+count-1 as little-endian float32 into {@code dst} from byte {@code offset} on:
+     * the one widening every format implements (prefill chunks for oneDNN, pure-Java panels,
+     * embedding rows).
+     */
     void widenRows(int r0, int count, MemorySegment dst, long offset) {
         for (int r = r0; r < r0 + count; r++) {
             long rowOffset = offset + (long) (r - r0) * cols * 4;
@@ -380,19 +378,23 @@ abstract sealed class WeightMatrix {
         }
 
         @Override
-        void widenRow(int r, float[] dst, int offset) {
-            long row = (long) r * cols;
+        void widenRows(int r0, int count, MemorySegment dst, long offset) {
             int full = cols / BLOCK;
-            for (int b = 0; b < full; b++) {
-                int c = b * BLOCK;
-                FloatVector s = FloatVector.broadcast(HalfFloats.F, scale(r, b));
-                ByteVector q = ByteVector.fromMemorySegment(BYTES_32, values, row + c, ByteOrder.LITTLE_ENDIAN);
-                ((FloatVector) q.convertShape(VectorOperators.B2F, HalfFloats.F, 0)).mul(s).intoArray(dst, offset + c);
-                ((FloatVector) q.convertShape(VectorOperators.B2F, HalfFloats.F, 1)).mul(s)
-                        .intoArray(dst, offset + c + HalfFloats.LANES);
-            }
-            for (int c = full * BLOCK; c < cols; c++) {
-                dst[offset + c] = get(r, c);
+            for (int r = r0; r < r0 + count; r++) {
+                long row = (long) r * cols;
+                long out = offset + (long) (r - r0) * cols * 4;
+                for (int b = 0; b < full; b++) {
+                    int c = b * BLOCK;
+                    FloatVector s = FloatVector.broadcast(HalfFloats.F, scale(r, b));
+                    ByteVector q = ByteVector.fromMemorySegment(BYTES_32, values, row + c, ByteOrder.LITTLE_ENDIAN);
+                    ((FloatVector) q.convertShape(VectorOperators.B2F, HalfFloats.F, 0)).mul(s)
+                            .intoMemorySegment(dst, out + 4L * c, ByteOrder.LITTLE_ENDIAN);
+                    ((FloatVector) q.convertShape(VectorOperators.B2F, HalfFloats.F, 1)).mul(s)
+                            .intoMemorySegment(dst, out + 4L * (c + HalfFloats.LANES), ByteOrder.LITTLE_ENDIAN);
+                }
+                for (int c = full * BLOCK; c < cols; c++) {
+                    dst.set(ValueLayout.JAVA_FLOAT_UNALIGNED, out + 4L * c, get(r, c));
+                }
             }
         }
     }
