@@ -10,6 +10,7 @@ import io.github.magmajava.config.MagmaConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -20,6 +21,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * steps decode in fp32 again but attend to bfloat16-computed keys and values. Skipped where
  * oneDNN does not load (the mode then has no effect).
  */
+@Tag("vector-width")
 class Bf16PrefillAccuracyTest {
     private static final Path FIXTURES = TinyGreedyRuns.FIXTURES;
     /**

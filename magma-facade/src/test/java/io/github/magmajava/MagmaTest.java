@@ -18,6 +18,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.stream.StreamSupport;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -26,6 +27,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The whole pipeline against PyTorch (tools/fixtures/magma_reference.py): image embeddings,
  * the logits of every greedy step (within 1e-3 of their largest magnitude) and the greedy tokens.
  */
+@Tag("vector-width")
 class MagmaTest {
     private static final Path FIXTURES = Path.of(System.getProperty("magma.fixtures"), "magma");
 

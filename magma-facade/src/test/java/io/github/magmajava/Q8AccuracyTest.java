@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -21,6 +22,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * of every step compared while the two token sequences agree. Measured (printed by the test):
  * see docs/quantization.md.
  */
+@Tag("vector-width")
 class Q8AccuracyTest {
     private static final Path FIXTURES = TinyGreedyRuns.FIXTURES;
     /** Max |q8 - fp16| logit over max |fp16 logit|, at every step: int8 noise, far below a token's margin. */

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -24,6 +25,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * torch.save checkpoint in the official layout, fp16 weights, float32 reference computed from
  * them), on every backend.
  */
+@Tag("vector-width")
 class PyTorchParityTest {
     /** Max abs error <= 1e-3 * max(1, max|reference|): float32 on both sides, only BN folding and summation order differ. */
     private static final double TOLERANCE = 1e-3;

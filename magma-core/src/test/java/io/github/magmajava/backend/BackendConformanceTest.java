@@ -12,6 +12,7 @@ import java.nio.ByteOrder;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -21,6 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * tails, the 4 x 4 tiles, the streaming (few rows) and the panel (many rows) paths, and every
  * weight dtype. Backends are shared by all cases (JUnit must not close them per case). Tolerance: float32 accumulation-order differences, 2e-5 relative to the output scale.
  */
+@Tag("vector-width")
 class BackendConformanceTest {
     private static final Backend REFERENCE = new ReferenceBackend();
     private static final CpuBackend CPU_1 = CpuBackend.withThreads(1);

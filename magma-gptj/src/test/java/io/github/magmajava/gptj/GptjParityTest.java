@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -29,6 +30,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * within 1e-5 of their largest magnitude, logits within 1e-3 of the largest reference logit, and
  * greedy decoding through the KV cache must pick the reference's tokens exactly.
  */
+@Tag("vector-width")
 @Timeout(60)
 class GptjParityTest {
     /** Activations of order 1: 1e-5 of their largest magnitude, never tighter than 1e-5 absolute. */

@@ -8,7 +8,7 @@ import jdk.incubator.vector.FloatVector;
  * contiguous, which is how Linear weights ([out, in]) and im2col patches are stored. Few rows
  * (decoding) stream B once, widening it in registers (int8 blocks or fp16): memory-bound. Many rows (prefill,
  * convolutions) widen a block of B into a per-thread fp32 panel and reuse it for every row:
- * compute-bound, 4 x 4 register tiles of 16-lane FMAs.
+ * compute-bound, 4 x 4 register tiles of FMAs as wide as the hardware's vectors.
  */
 final class Gemm {
     private static final int LANES = HalfFloats.LANES;

@@ -56,11 +56,12 @@ public final class ReadBandwidth {
         FloatVector a2 = a0;
         FloatVector a3 = a0;
         long n = s.byteSize();
-        for (long off = 0; off + 256 <= n; off += 256) {
+        int v = HalfFloats.F.vectorByteSize();
+        for (long off = 0; off + 4L * v <= n; off += 4L * v) {
             a0 = a0.add(FloatVector.fromMemorySegment(HalfFloats.F, s, off, ByteOrder.LITTLE_ENDIAN));
-            a1 = a1.add(FloatVector.fromMemorySegment(HalfFloats.F, s, off + 64, ByteOrder.LITTLE_ENDIAN));
-            a2 = a2.add(FloatVector.fromMemorySegment(HalfFloats.F, s, off + 128, ByteOrder.LITTLE_ENDIAN));
-            a3 = a3.add(FloatVector.fromMemorySegment(HalfFloats.F, s, off + 192, ByteOrder.LITTLE_ENDIAN));
+            a1 = a1.add(FloatVector.fromMemorySegment(HalfFloats.F, s, off + v, ByteOrder.LITTLE_ENDIAN));
+            a2 = a2.add(FloatVector.fromMemorySegment(HalfFloats.F, s, off + 2L * v, ByteOrder.LITTLE_ENDIAN));
+            a3 = a3.add(FloatVector.fromMemorySegment(HalfFloats.F, s, off + 3L * v, ByteOrder.LITTLE_ENDIAN));
         }
         return HalfFloats.sum(a0.add(a1).add(a2).add(a3));
     }

@@ -10,6 +10,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -308,11 +309,18 @@ abstract sealed class WeightMatrix {
      * once per block.
      */
     static final class Q8 extends WeightMatrix {
-        /** 32: a block is two 16-lane float vectors, widened from one 32-byte load. */
         private static final int BLOCK = Q8Quantizer.BLOCK;
-        private static final VectorSpecies<Byte> BYTES_16 = ByteVector.SPECIES_128;
-        private static final VectorSpecies<Byte> BYTES_32 = ByteVector.SPECIES_256;
+        private static final int LANES = HalfFloats.LANES;
+        /** Bytes per load: two float vectors' worth (one load per block with 16 lanes, two with 8, four with 4). */
+        private static final int PER_LOAD = 2 * LANES;
+        private static final VectorSpecies<Byte> BYTES = VectorSpecies.of(byte.class, VectorShape.forBitSize(PER_LOAD * 8));
         private static final ValueLayout.OfShort LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+        static {
+            if (BLOCK % PER_LOAD != 0) {
+                throw new AssertionError("a q8 block of " + BLOCK + " is not a whole number of " + PER_LOAD + "-byte loads");
+            }
+        }
 
         private final MemorySegment values;
         private final MemorySegment scales;
@@ -329,18 +337,25 @@ abstract sealed class WeightMatrix {
             return Float.float16ToFloat(scales.getAtIndex(LE, (long) r * blocks + block));
         }
 
+        /** Lanes {@code part * LANES ..} of a {@link #PER_LOAD}-byte load, as floats. */
+        private static FloatVector widen(ByteVector q, int part) {
+            return (FloatVector) q.convertShape(VectorOperators.B2F, HalfFloats.F, part);
+        }
+
         @Override
         FloatVector vector(int r, int c) {
-            if (c % BLOCK + HalfFloats.LANES > BLOCK) {
-                // Straddles two blocks: never from the kernels, whose c are multiples of LANES.
-                float[] lanes = new float[HalfFloats.LANES];
+            int load = c - c % PER_LOAD;
+            if (c % LANES != 0 || load + PER_LOAD > cols) {
+                // Off a vector boundary (never from the kernels, whose c are multiples of LANES), or
+                // in a row's last partial block, where a whole load would pass the row's end.
+                float[] lanes = new float[LANES];
                 for (int i = 0; i < lanes.length; i++) {
                     lanes[i] = get(r, c + i);
                 }
                 return FloatVector.fromArray(HalfFloats.F, lanes, 0);
             }
-            return ((FloatVector) ByteVector.fromMemorySegment(BYTES_16, values, (long) r * cols + c, ByteOrder.LITTLE_ENDIAN)
-                    .convertShape(VectorOperators.B2F, HalfFloats.F, 0)).mul(scale(r, c / BLOCK));
+            ByteVector q = ByteVector.fromMemorySegment(BYTES, values, (long) r * cols + load, ByteOrder.LITTLE_ENDIAN);
+            return widen(q, c % PER_LOAD / LANES).mul(scale(r, c / BLOCK));
         }
 
         @Override
@@ -358,11 +373,14 @@ abstract sealed class WeightMatrix {
             FloatVector acc = FloatVector.zero(HalfFloats.F);
             for (int b = 0; b < full; b++) {
                 int c = b * BLOCK;
-                ByteVector q = ByteVector.fromMemorySegment(BYTES_32, q8, row + c, ByteOrder.LITTLE_ENDIAN);
-                FloatVector block = FloatVector.fromArray(HalfFloats.F, x, xOffset + c)
-                        .mul((FloatVector) q.convertShape(VectorOperators.B2F, HalfFloats.F, 0));
-                block = FloatVector.fromArray(HalfFloats.F, x, xOffset + c + HalfFloats.LANES)
-                        .fma((FloatVector) q.convertShape(VectorOperators.B2F, HalfFloats.F, 1), block);
+                ByteVector q = ByteVector.fromMemorySegment(BYTES, q8, row + c, ByteOrder.LITTLE_ENDIAN);
+                FloatVector block = FloatVector.fromArray(HalfFloats.F, x, xOffset + c).mul(widen(q, 0));
+                block = FloatVector.fromArray(HalfFloats.F, x, xOffset + c + LANES).fma(widen(q, 1), block);
+                for (int j = PER_LOAD; j < BLOCK; j += PER_LOAD) {
+                    q = ByteVector.fromMemorySegment(BYTES, q8, row + c + j, ByteOrder.LITTLE_ENDIAN);
+                    block = FloatVector.fromArray(HalfFloats.F, x, xOffset + c + j).fma(widen(q, 0), block);
+                    block = FloatVector.fromArray(HalfFloats.F, x, xOffset + c + j + LANES).fma(widen(q, 1), block);
+                }
                 float s = Float.float16ToFloat(s16.getAtIndex(LE, scaleRow + b));
                 acc = block.fma(FloatVector.broadcast(HalfFloats.F, s), acc);
             }
@@ -384,13 +402,12 @@ abstract sealed class WeightMatrix {
                 long row = (long) r * cols;
                 long out = offset + (long) (r - r0) * cols * 4;
                 for (int b = 0; b < full; b++) {
-                    int c = b * BLOCK;
                     FloatVector s = FloatVector.broadcast(HalfFloats.F, scale(r, b));
-                    ByteVector q = ByteVector.fromMemorySegment(BYTES_32, values, row + c, ByteOrder.LITTLE_ENDIAN);
-                    ((FloatVector) q.convertShape(VectorOperators.B2F, HalfFloats.F, 0)).mul(s)
-                            .intoMemorySegment(dst, out + 4L * c, ByteOrder.LITTLE_ENDIAN);
-                    ((FloatVector) q.convertShape(VectorOperators.B2F, HalfFloats.F, 1)).mul(s)
-                            .intoMemorySegment(dst, out + 4L * (c + HalfFloats.LANES), ByteOrder.LITTLE_ENDIAN);
+                    for (int c = b * BLOCK; c < (b + 1) * BLOCK; c += PER_LOAD) {
+                        ByteVector q = ByteVector.fromMemorySegment(BYTES, values, row + c, ByteOrder.LITTLE_ENDIAN);
+                        widen(q, 0).mul(s).intoMemorySegment(dst, out + 4L * c, ByteOrder.LITTLE_ENDIAN);
+                        widen(q, 1).mul(s).intoMemorySegment(dst, out + 4L * (c + LANES), ByteOrder.LITTLE_ENDIAN);
+                    }
                 }
                 for (int c = full * BLOCK; c < cols; c++) {
                     dst.set(ValueLayout.JAVA_FLOAT_UNALIGNED, out + 4L * c, get(r, c));

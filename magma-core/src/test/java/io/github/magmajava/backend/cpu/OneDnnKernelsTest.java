@@ -24,6 +24,7 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.Future;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -37,6 +38,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * lifetime. Tests of the native path are skipped where nd4j's AVX-512 build cannot run; on a
  * machine that can run it, {@link #runtimeLoadsWhereTheCpuSupportsIt} makes its absence a failure.
  */
+@Tag("vector-width")
 class OneDnnKernelsTest {
     private static final Backend REFERENCE = new ReferenceBackend();
     private static final CpuBackend FP32 = CpuBackend.withThreads(2, OneDnnMode.FP32);
