@@ -55,6 +55,14 @@ public final class Q8Cache {
     /** A temporary file untouched this long belongs to a writer that died (its writes touch it). */
     private static final Duration ABANDONED = Duration.ofMinutes(10);
 
+    /** Usable bytes in a directory: the file store's, or a smaller disk in tests. */
+    @FunctionalInterface
+    interface FreeSpace {
+        long usable(Path dir) throws IOException;
+    }
+
+    static final FreeSpace DISK = dir -> Files.getFileStore(dir).getUsableSpace();
+
     private Q8Cache() {
     }
 
@@ -67,6 +75,10 @@ public final class Q8Cache {
      * @throws IOException              when the source cannot be read or the cache cannot be written
      */
     public static Q8Weights open(Path source, Collection<Tensor> weights, Path cacheDir) throws IOException {
+        return open(source, weights, cacheDir, DISK);
+    }
+
+    static Q8Weights open(Path source, Collection<Tensor> weights, Path cacheDir, FreeSpace space) throws IOException {
         Path file = file(source, cacheDir);
         Map<String, String> key = key(source);
         Q8Weights cached = openIfCurrent(file, key, weights);
@@ -74,7 +86,7 @@ public final class Q8Cache {
             return cached;
         }
         Files.createDirectories(cacheDir);
-        write(weights, key, file);
+        write(weights, key, file, space);
         Q8Weights made = openIfCurrent(file, key, weights);
         if (made == null) {
             throw new CheckpointException(file, "the q8 cache just written for " + source + " does not read back");
@@ -184,7 +196,7 @@ public final class Q8Cache {
      * Quantizes {@code weights} into a safetensors file at {@code target}, chunk by chunk (no more
      * than a few MiB per thread on the heap), under a temporary name renamed when complete.
      */
-    static void write(Collection<Tensor> weights, Map<String, String> metadata, Path target) throws IOException {
+    static void write(Collection<Tensor> weights, Map<String, String> metadata, Path target, FreeSpace space) throws IOException {
         List<Entry> entries = layout(weights);
         byte[] header = header(entries, metadata);
         long dataStart = 8L + header.length;
@@ -192,7 +204,7 @@ public final class Q8Cache {
                 + (long) entries.getLast().rows() * entries.getLast().cols());
         Path dir = target.toAbsolutePath().getParent();
         removeAbandoned(dir, target);
-        long free = Files.getFileStore(dir).getUsableSpace();
+        long free = space.usable(dir);
         if (free < total) {
             throw new IOException("the q8 cache " + target + " needs " + total + " bytes, " + dir + " has " + free
                     + " free; free some space or point MAGMA_CACHE_DIR elsewhere");
