@@ -22,8 +22,6 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -33,6 +31,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The int8 weights of a checkpoint, made on first use and kept as one safetensors file per source
@@ -42,7 +43,9 @@ import java.util.Set;
  * made from: path, size, modification time and a SHA-256 of its first and last MiB, with the
  * format version. A cache whose key differs, that lacks a requested weight, or that does not
  * parse is rebuilt. It is written under a temporary name and renamed when complete, so a
- * crash never leaves a half-written cache in place.
+ * crash never leaves a half-written cache in place. One writer at a time, across threads and
+ * processes ({@link Q8CacheLock}): the next one waits and then uses the file just made, and
+ * removes the temporary files of writers that died.
  */
 public final class Q8Cache {
     static final String VALUES_SUFFIX = ".q8";
@@ -52,8 +55,17 @@ public final class Q8Cache {
     private static final int FINGERPRINT_BYTES = 1 << 20;
     /** Int8 bytes quantized and written per task. */
     private static final int CHUNK_BYTES = 1 << 20;
-    /** A temporary file untouched this long belongs to a writer that died (its writes touch it). */
-    private static final Duration ABANDONED = Duration.ofMinutes(10);
+    /** The temporary files of every q8 cache ({@link #temporaryFile}); group 1 is the cache's name. */
+    private static final Pattern TEMPORARY = Pattern.compile("\\.(q8-.*\\.safetensors)\\.[0-9]+\\.tmp");
+    private static final System.Logger LOG = System.getLogger(Q8Cache.class.getName());
+
+    /** Usable bytes in a directory: the file store's, or a smaller disk in tests. */
+    @FunctionalInterface
+    interface FreeSpace {
+        long usable(Path dir) throws IOException;
+    }
+
+    static final FreeSpace DISK = dir -> Files.getFileStore(dir).getUsableSpace();
 
     private Q8Cache() {
     }
@@ -67,6 +79,10 @@ public final class Q8Cache {
      * @throws IOException              when the source cannot be read or the cache cannot be written
      */
     public static Q8Weights open(Path source, Collection<Tensor> weights, Path cacheDir) throws IOException {
+        return open(source, weights, cacheDir, DISK);
+    }
+
+    static Q8Weights open(Path source, Collection<Tensor> weights, Path cacheDir, FreeSpace space) throws IOException {
         Path file = file(source, cacheDir);
         Map<String, String> key = key(source);
         Q8Weights cached = openIfCurrent(file, key, weights);
@@ -74,12 +90,19 @@ public final class Q8Cache {
             return cached;
         }
         Files.createDirectories(cacheDir);
-        write(weights, key, file);
-        Q8Weights made = openIfCurrent(file, key, weights);
-        if (made == null) {
-            throw new CheckpointException(file, "the q8 cache just written for " + source + " does not read back");
+        try (Q8CacheLock owned = Q8CacheLock.acquire(file)) {
+            // Made by the writer this one waited for.
+            cached = openIfCurrent(file, key, weights);
+            if (cached != null) {
+                return cached;
+            }
+            write(weights, key, file, space);
+            Q8Weights made = openIfCurrent(file, key, weights);
+            if (made == null) {
+                throw new CheckpointException(file, "the q8 cache just written for " + source + " does not read back");
+            }
+            return made;
         }
-        return made;
     }
 
     /** Where the cache of {@code source} lives: one file per source path. */
@@ -182,22 +205,25 @@ public final class Q8Cache {
 
     /**
      * Quantizes {@code weights} into a safetensors file at {@code target}, chunk by chunk (no more
-     * than a few MiB per thread on the heap), under a temporary name renamed when complete.
+     * than a few MiB per thread on the heap), under a temporary name renamed when complete. The
+     * caller owns {@code target}'s {@link Q8CacheLock}.
      */
-    static void write(Collection<Tensor> weights, Map<String, String> metadata, Path target) throws IOException {
+    static void write(Collection<Tensor> weights, Map<String, String> metadata, Path target, FreeSpace space) throws IOException {
         List<Entry> entries = layout(weights);
         byte[] header = header(entries, metadata);
         long dataStart = 8L + header.length;
         long total = dataStart + (entries.isEmpty() ? 0 : entries.getLast().valuesAt()
                 + (long) entries.getLast().rows() * entries.getLast().cols());
         Path dir = target.toAbsolutePath().getParent();
-        removeAbandoned(dir, target);
-        long free = Files.getFileStore(dir).getUsableSpace();
+        // Measured after the removal, so the space of dead writers' files counts as free.
+        List<String> holding = removeAbandoned(dir, target);
+        long free = space.usable(dir);
         if (free < total) {
-            throw new IOException("the q8 cache " + target + " needs " + total + " bytes, " + dir + " has " + free
-                    + " free; free some space or point MAGMA_CACHE_DIR elsewhere");
+            throw new IOException("the q8 cache " + target + " needs " + total + " bytes, " + dir + " has " + free + " free"
+                    + (holding.isEmpty() ? "" : "; temporary files still hold space: " + String.join(", ", holding))
+                    + "; free some space or point MAGMA_CACHE_DIR elsewhere");
         }
-        Path temp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+        Path temp = temporaryFile(target);
         // Ctrl-C during the first load: the JVM's exit hook removes the partial file.
         temp.toFile().deleteOnExit();
         try {
@@ -303,15 +329,68 @@ public final class Q8Cache {
         }
     }
 
-    /** Deletes temporary files of {@code target} left by writers that died (killed mid-write). */
-    private static void removeAbandoned(Path dir, Path target) throws IOException {
-        Instant cutoff = Instant.now().minus(ABANDONED);
-        try (DirectoryStream<Path> temps = Files.newDirectoryStream(dir, "." + target.getFileName() + ".*.tmp")) {
+    /** A new empty file in {@code target}'s directory, named {@code .<target name>.<digits>.tmp}. */
+    static Path temporaryFile(Path target) throws IOException {
+        return Files.createTempFile(target.toAbsolutePath().getParent(), "." + target.getFileName() + ".", ".tmp");
+    }
+
+    /**
+     * Deletes the temporary files in {@code dir} whose writer died (killed mid-write): those of
+     * {@code target}, whose lock the caller owns, and those of any other cache whose lock no one
+     * holds. A writer holds its cache's lock as long as its temporary file exists, so this is
+     * decided by the lock, not by age. Returns the files left, with sizes and why, for an error.
+     */
+    private static List<String> removeAbandoned(Path dir, Path target) throws IOException {
+        Map<Path, List<Path>> byCache = new TreeMap<>();
+        try (DirectoryStream<Path> temps = Files.newDirectoryStream(dir, ".q8-*.tmp")) {
             for (Path t : temps) {
-                if (Files.getLastModifiedTime(t).toInstant().isBefore(cutoff)) {
-                    Files.deleteIfExists(t);
+                Matcher m = TEMPORARY.matcher(t.getFileName().toString());
+                if (m.matches()) {
+                    byCache.computeIfAbsent(dir.resolve(m.group(1)), c -> new ArrayList<>()).add(t);
                 }
             }
+        }
+        List<String> left = new ArrayList<>();
+        for (Map.Entry<Path, List<Path>> e : byCache.entrySet()) {
+            if (e.getKey().getFileName().equals(target.getFileName())) {
+                e.getValue().forEach(t -> remove(t, left));
+                continue;
+            }
+            Q8CacheLock owned;
+            try {
+                owned = Q8CacheLock.tryAcquire(e.getKey());
+            } catch (IOException unlockable) {
+                // Another user's lock file, say: not this writer's business beyond naming it.
+                e.getValue().forEach(t -> left.add(t + " (" + size(t) + " bytes, its lock cannot be taken)"));
+                continue;
+            }
+            if (owned == null) {
+                e.getValue().forEach(t -> left.add(t + " (" + size(t) + " bytes, its writer is still running)"));
+                continue;
+            }
+            try (owned) {
+                e.getValue().forEach(t -> remove(t, left));
+            }
+        }
+        return left;
+    }
+
+    private static void remove(Path temp, List<String> left) {
+        long size = size(temp);
+        try {
+            if (Files.deleteIfExists(temp)) {
+                LOG.log(System.Logger.Level.INFO, "removed " + temp + " (" + size + " bytes), left by a q8 cache writer that died");
+            }
+        } catch (IOException e) {
+            left.add(temp + " (" + size + " bytes, cannot be removed: " + e.getClass().getSimpleName() + ")");
+        }
+    }
+
+    private static long size(Path file) {
+        try {
+            return Files.size(file);
+        } catch (IOException gone) {
+            return 0;
         }
     }
 

@@ -38,8 +38,12 @@ class Q8CacheTest {
         return dir.resolve("cache");
     }
 
-    /** A safetensors "checkpoint" with two matrices and a bias, values from {@code seed}. */
     private Path source(String name, long seed) throws IOException {
+        return source(dir, name, seed);
+    }
+
+    /** A safetensors "checkpoint" with two matrices and a bias, values from {@code seed}. */
+    static Path source(Path dir, String name, long seed) throws IOException {
         SplittableRandom rnd = new SplittableRandom(seed);
         Path file = dir.resolve(name);
         Safetensors.write(file, List.of(
@@ -49,7 +53,7 @@ class Q8CacheTest {
         return file;
     }
 
-    private static List<Tensor> matrices(TensorFile f) {
+    static List<Tensor> matrices(TensorFile f) {
         return List.of(f.tensors().get("h.0.q_proj.weight"), f.tensors().get("h.0.c_fc.weight"));
     }
 
@@ -228,13 +232,13 @@ class Q8CacheTest {
         }
     }
 
-    /** Names in the cache directory (temporary files included). */
+    /** Names in the cache directory (temporary files included), but for the lock files, which stay by design. */
     private List<String> siblings() throws IOException {
         if (!Files.isDirectory(cacheDir())) {
             return List.of();
         }
         try (Stream<Path> s = Files.list(cacheDir())) {
-            return s.map(p -> p.getFileName().toString()).toList();
+            return s.map(p -> p.getFileName().toString()).filter(n -> !n.endsWith(".lock")).toList();
         }
     }
 }
