@@ -166,7 +166,7 @@ public final class Magma implements AutoCloseable {
         long t3 = System.nanoTime();
 
         Sampler sampler = Sampler.create(options);
-        StreamingDecoder decoder = tokenizer.streamingDecoder();
+        Announcer announcer = new Announcer(listener, tokenizer.streamingDecoder());
         List<float[]> captured = new ArrayList<>();
         int[] tokens = new int[maxNew];
         int count = 0;
@@ -183,7 +183,7 @@ public final class Magma implements AutoCloseable {
                 break;
             }
             tokens[count++] = token;
-            listener.onToken(token, decoder.push(token));
+            announcer.add(token);
             if (count == maxNew) {
                 break;
             }
@@ -191,10 +191,7 @@ public final class Magma implements AutoCloseable {
             logits = languageModel.forward(step, 1, cache);
             decodeSteps++;
         }
-        String tail = decoder.flush();
-        if (!tail.isEmpty() && count > 0) {
-            listener.onToken(tokens[count - 1], tail);
-        }
+        announcer.finish();
         long t4 = System.nanoTime();
 
         int[] answer = Arrays.copyOf(tokens, count);
@@ -204,6 +201,44 @@ public final class Magma implements AutoCloseable {
                 ? Optional.of(new CapturedTensors(image.size(), image.pixels(), imageTokens, d, embeddings, captured))
                 : Optional.empty();
         return new Generation(tokenizer.decode(answer), answer, promptIds.length, reason, timings, tensors);
+    }
+
+    /**
+     * Tells the listener each token once (see {@link TokenListener}): a token after which the
+     * decoder holds back bytes waits for the next token, or for the end, to know its text.
+     */
+    private static final class Announcer {
+        private final TokenListener listener;
+        private final StreamingDecoder decoder;
+        private int waiting = -1;
+        private String waitingPiece;
+
+        Announcer(TokenListener listener, StreamingDecoder decoder) {
+            this.listener = listener;
+            this.decoder = decoder;
+        }
+
+        void add(int token) {
+            if (waiting >= 0) {
+                listener.onToken(waiting, waitingPiece);
+                waiting = -1;
+            }
+            String piece = decoder.push(token);
+            if (decoder.holdsBack()) {
+                waiting = token;
+                waitingPiece = piece;
+            } else {
+                listener.onToken(token, piece);
+            }
+        }
+
+        /** The answer is complete: the waiting token gets the rest of the text. */
+        void finish() {
+            if (waiting >= 0) {
+                listener.onToken(waiting, waitingPiece + decoder.flush());
+                waiting = -1;
+            }
+        }
     }
 
     /**
