@@ -43,6 +43,8 @@ import java.util.Optional;
  * own KV cache and buffers. The checkpoint stays memory-mapped until {@link #close()}.
  */
 public final class Magma implements AutoCloseable {
+    private static final int THREADS_PER_PROCESSOR = 4;
+
     private final TensorFile checkpoint;
     private final MagmaConfig config;
     private final Backend backend;
@@ -99,6 +101,16 @@ public final class Magma implements AutoCloseable {
             throw e;
         }
         this.loadTime = Duration.ofNanos(System.nanoTime() - start);
+    }
+
+    /**
+     * The most threads {@link Builder#threads} takes: 4 per available processor. The decode
+     * workers spin while they wait, so threads past the processors only take turns with those
+     * that compute; a few per processor still leave room to measure that, and a typo such as
+     * 40000 is refused with this range rather than failing inside the thread pool.
+     */
+    public static int maxThreads() {
+        return THREADS_PER_PROCESSOR * Runtime.getRuntime().availableProcessors();
     }
 
     /** Loads a checkpoint whose shapes match a preset ({@code magma_v1_1024} for the public one). */
@@ -299,10 +311,16 @@ public final class Magma implements AutoCloseable {
             return this;
         }
 
-        /** Threads of the default CPU backend (default: all processors). */
+        /**
+         * Worker threads of the built-in CPU backend, oneDNN's included (default: one per available
+         * processor). Cannot be combined with {@link #backend}.
+         *
+         * @throws IllegalArgumentException when {@code count} is not from 1 to {@link #maxThreads()}
+         */
         public Builder threads(int count) {
-            if (count < 1) {
-                throw new IllegalArgumentException("threads must be >= 1, found " + count);
+            if (count < 1 || count > maxThreads()) {
+                throw new IllegalArgumentException("threads must be from 1 to " + maxThreads() + " (" + THREADS_PER_PROCESSOR
+                        + " per available processor), found " + count);
             }
             this.threads = count;
             return this;
@@ -340,17 +358,19 @@ public final class Magma implements AutoCloseable {
         }
 
         /**
-         * @throws IllegalStateException when {@link WeightFormat#Q8} or {@link #oneDnn} is combined
-         *     with a given backend
+         * @throws IllegalStateException when {@link WeightFormat#Q8}, {@link #threads} or
+         *     {@link #oneDnn}, which configure the built-in CPU backend, is combined with a given
+         *     backend (rather than silently ignored)
          */
         public Magma load() throws IOException {
-            if (format == WeightFormat.Q8 && backend != null) {
-                throw new IllegalStateException("int8 weights run on the built-in CPU backend; do not combine"
-                        + " weights(Q8) with backend(" + backend.name() + ")");
-            }
-            if (oneDnn != null && backend != null) {
-                throw new IllegalStateException("oneDnn(" + oneDnn + ") configures the built-in CPU backend; do not combine it"
-                        + " with backend(" + backend.name() + ")");
+            if (backend != null) {
+                String builtInOnly = format == WeightFormat.Q8 ? "weights(Q8)"
+                        : threads > 0 ? "threads(" + threads + ")"
+                        : oneDnn != null ? "oneDnn(" + oneDnn + ")" : null;
+                if (builtInOnly != null) {
+                    throw new IllegalStateException(builtInOnly + " configures the built-in CPU backend; do not combine it"
+                            + " with backend(" + backend.name() + ")");
+                }
             }
             return new Magma(this);
         }
