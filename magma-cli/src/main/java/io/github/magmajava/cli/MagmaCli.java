@@ -1,6 +1,11 @@
 package io.github.magmajava.cli;
 
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.OutputStream;
+import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -12,11 +17,31 @@ import picocli.CommandLine.Command;
 public final class MagmaCli {
 
     public static void main(String[] args) {
-        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+        System.exit(run(args, new FileOutputStream(FileDescriptor.out), new FileOutputStream(FileDescriptor.err)));
     }
 
-    /** Runs the CLI; errors are one line on {@code err} and a non-zero exit code. */
-    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    /**
+     * Runs the CLI, writing UTF-8 to {@code out} and {@code err} whatever the platform's charset;
+     * errors are one line on {@code err} and a non-zero exit code. The streams are flushed, not closed.
+     */
+    public static int run(String[] args, OutputStream out, OutputStream err) {
+        return run(args, utf8(out, false), utf8(err, true));
+    }
+
+    private static PrintWriter utf8(OutputStream stream, boolean autoFlush) {
+        return new PrintWriter(new OutputStreamWriter(stream, StandardCharsets.UTF_8), autoFlush);
+    }
+
+    private static int run(String[] args, PrintWriter out, PrintWriter err) {
+        try {
+            return execute(args, out, err);
+        } finally {
+            out.flush();
+            err.flush();
+        }
+    }
+
+    private static int execute(String[] args, PrintWriter out, PrintWriter err) {
         CommandLine cli = new CommandLine(new MagmaCli());
         cli.setOut(out);
         cli.setErr(err);
