@@ -15,7 +15,6 @@ import io.github.magmajava.io.Npy;
 import io.github.magmajava.quant.Q8Cache;
 import io.github.magmajava.quant.WeightFormat;
 import io.github.magmajava.sampling.SamplingOptions;
-import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -85,7 +84,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PrintWriter out = spec.commandLine().getOut();
+        CliOutput out = CliOutput.out(spec);
         SamplingOptions options = new SamplingOptions(maxOutTokens, temperature, topK, topP, seed);
         Magma.Builder builder = Magma.builder(checkpoint);
         if (config != null) {
@@ -98,9 +97,10 @@ final class GenerateCommand implements Callable<Integer> {
         }
         try (Magma magma = builder.load()) {
             GenerationRequest request = new GenerationRequest(ImageInput.file(image), prompt, options, dumpDir != null);
+            // A failed write throws out of the listener, which ends the generation (TokenListener).
             TokenListener stream = json ? TokenListener.NONE : (id, piece) -> {
                 out.print(piece);
-                out.flush();
+                out.flushOrThrow();
             };
             Generation g = magma.generate(request, stream);
             if (json) {

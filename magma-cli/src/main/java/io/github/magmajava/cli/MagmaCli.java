@@ -3,9 +3,7 @@ package io.github.magmajava.cli;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.OutputStream;
-import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -22,23 +20,23 @@ public final class MagmaCli {
 
     /**
      * Runs the CLI, writing UTF-8 to {@code out} and {@code err} whatever the platform's charset;
-     * errors are one line on {@code err} and a non-zero exit code. The streams are flushed, not closed.
+     * errors are one line on {@code err} and a non-zero exit code, among them a failed write to
+     * {@code out} (the run stops at the next flush). The streams are flushed, not closed.
      */
     public static int run(String[] args, OutputStream out, OutputStream err) {
-        return run(args, utf8(out, false), utf8(err, true));
-    }
-
-    private static PrintWriter utf8(OutputStream stream, boolean autoFlush) {
-        return new PrintWriter(new OutputStreamWriter(stream, StandardCharsets.UTF_8), autoFlush);
-    }
-
-    private static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CliOutput stdout = new CliOutput(out, "standard output", false);
+        CliOutput stderr = new CliOutput(err, "standard error", true);
+        int exit = execute(args, stdout, stderr);
         try {
-            return execute(args, out, err);
-        } finally {
-            out.flush();
-            err.flush();
+            stdout.flushOrThrow();
+        } catch (CliOutput.Failure e) {
+            if (exit == 0) {
+                stderr.println("magma: " + e.getMessage());
+                exit = 1;
+            }
         }
+        stderr.flush();
+        return exit;
     }
 
     private static int execute(String[] args, PrintWriter out, PrintWriter err) {

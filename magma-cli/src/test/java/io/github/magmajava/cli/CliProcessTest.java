@@ -100,4 +100,37 @@ class CliProcessTest {
         assertThat(answer.get("text").asText()).isEqualTo("アル applied");
         assertThat(json.outText()).contains("アル applied");
     }
+
+    @Test
+    void aFullStdoutFailsTheRun() throws Exception {
+        for (String[] args : new String[][] {{"tokenize", "--text", "café"}, generate("A picture of", "--image", image(), "--max-out-tokens", "20")}) {
+            Process p = launcher(args).redirectOutput(new File("/dev/full")).redirectError(dir.resolve("stderr").toFile()).start();
+            assertThat(waitFor(p)).as(args[0]).isEqualTo(1);
+            assertThat(Files.readString(dir.resolve("stderr"))).as(args[0])
+                    .isEqualTo("magma: cannot write to standard output: No space left on device\n");
+        }
+    }
+
+    /** The reader of the pipe is gone (as after `| head -c 1`) before the first token is written. */
+    @Test
+    void aClosedPipeFailsTheRun() throws Exception {
+        Process p = launcher(generate("A picture of", "--image", image(), "--max-out-tokens", "20"))
+                .redirectError(dir.resolve("stderr").toFile()).start();
+        p.getInputStream().close();
+        assertThat(waitFor(p)).isEqualTo(1);
+        assertThat(Files.readString(dir.resolve("stderr"))).isEqualTo("magma: cannot write to standard output: Broken pipe\n");
+    }
+
+    /** `magma ... >&-`: the launcher copes with a closed stdout, the CLI says it cannot write there. */
+    @Test
+    void aClosedStdoutFailsTheRun() throws Exception {
+        List<String> command = new ArrayList<>(List.of("bash", "-c", "exec \"$@\" >&-", "bash"));
+        command.addAll(launcher("tokenize", "--text", "café").command());
+        ProcessBuilder pb = launcher();
+        pb.command(command);
+        Process p = pb.redirectOutput(dir.resolve("stdout").toFile()).redirectError(dir.resolve("stderr").toFile()).start();
+        assertThat(waitFor(p)).isEqualTo(1);
+        assertThat(Files.readString(dir.resolve("stderr"))).isEqualTo("magma: cannot write to standard output: Bad file descriptor\n");
+        assertThat(dir.resolve("stdout")).isEmptyFile();
+    }
 }
