@@ -85,6 +85,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CliOutput out = CliOutput.out(spec);
+        if (dumpDir != null) {
+            OutputPaths.directory("--dump-dir", dumpDir);
+        }
         SamplingOptions options = new SamplingOptions(maxOutTokens, temperature, topK, topP, seed);
         Magma.Builder builder = Magma.builder(checkpoint);
         if (config != null) {
@@ -143,8 +146,8 @@ final class GenerateCommand implements Callable<Integer> {
         return d.toNanos() / 1e9;
     }
 
+    /** Each file is written atomically (Npy.write); the directory was checked before the run. */
     private void dump(CapturedTensors c, MagmaConfig config) throws Exception {
-        Files.createDirectories(dumpDir);
         int s = c.imageSize();
         Npy.write(dumpDir.resolve("image.npy"), new long[] {1, 3, s, s}, c.image());
         Npy.write(dumpDir.resolve("image_embeddings.npy"), new long[] {1, c.imageTokens(), c.hiddenSize()}, c.imageEmbeddings());

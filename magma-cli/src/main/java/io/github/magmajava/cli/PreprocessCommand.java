@@ -25,6 +25,7 @@ final class PreprocessCommand implements Callable<Integer> {
         if (size < 1) {
             throw new IllegalArgumentException("--size must be >= 1, found " + size);
         }
+        OutputPaths.file("--out", out);
         PreprocessedImage p = ClipPreprocessor.of(size).preprocess(image);
         Npy.write(out, new long[] {1, 3, size, size}, p.pixels());
         return 0;

@@ -101,7 +101,8 @@ public final class Npy {
      * never leaves a truncated array where a reader expects a whole one.
      *
      * @throws IllegalArgumentException when the shape has a negative dimension or does not hold {@code data.length} elements
-     * @throws IOException              when writing fails (the temporary file is removed, {@code file} is untouched)
+     * @throws IOException              when writing fails (the temporary file is removed, {@code file} is untouched),
+     *                                  or when {@code file} exists and is not a regular file
      */
     public static void write(Path file, long[] shape, float[] data) throws IOException {
         if (Tensor.numel(shape) != data.length) {
@@ -111,6 +112,10 @@ public final class Npy {
         ByteBuffer body = ByteBuffer.allocate(Math.multiplyExact(data.length, Float.BYTES)).order(ByteOrder.LITTLE_ENDIAN);
         body.asFloatBuffer().put(data);
         Path target = file.toAbsolutePath();
+        if (Files.exists(target) && !Files.isRegularFile(target)) {
+            // The rename would put a regular file in place of a device or a pipe.
+            throw new IOException(file + ": exists and is not a regular file; not replaced");
+        }
         Path temp = target.resolveSibling("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
         // Created as any new file is (permissions from the umask), not owner-only as Files.createTempFile makes it.
         OutputStream raw = Files.newOutputStream(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);

@@ -216,6 +216,18 @@ class NpyTest {
         assertThat(Files.getPosixFilePermissions(file)).as("permissions of any new file").isEqualTo(Files.getPosixFilePermissions(plain));
     }
 
+    /** A device or a pipe is not replaced by a regular file (the rename would do that, where writing in place would not). */
+    @Test
+    void onlyRegularFilesAreReplaced() throws Exception {
+        Path fifo = dir.resolve("pipe");
+        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mkfifo.waitFor() == 0, "mkfifo");
+        assertThatThrownBy(() -> Npy.write(fifo, new long[] {1}, new float[] {1}))
+                .isInstanceOf(IOException.class).hasMessage(fifo + ": exists and is not a regular file; not replaced");
+        assertThat(Files.isRegularFile(fifo)).isFalse();
+        assertThat(Files.exists(fifo)).isTrue();
+    }
+
     @Test
     void aFailedWriteLeavesNoTemporaryFile() throws IOException {
         Path target = Files.createDirectories(dir.resolve("taken"));
