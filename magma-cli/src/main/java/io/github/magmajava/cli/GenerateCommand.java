@@ -26,7 +26,6 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.TypeConversionException;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Answer a prompt about an image. The text streams to stdout as it is generated.")
@@ -41,14 +40,15 @@ final class GenerateCommand implements Callable<Integer> {
     ConfigChoice config;
 
     static final class ConfigChoice {
-        @Option(names = "--config", description = "A preset: magma_v1_500 or magma_v1_1024 (default: detected from the shapes).")
-        String preset;
+        @Option(names = "--config", converter = OptionValues.Preset.class,
+                description = "A preset: magma_v1_500 or magma_v1_1024 (default: detected from the shapes).")
+        MagmaConfig preset;
 
         @Option(names = "--model-config", description = "A model config JSON file (tiny test models).")
         Path file;
 
         MagmaConfig resolve() {
-            return preset != null ? MagmaConfig.presetOrThrow(preset) : MagmaConfig.fromJson(file);
+            return preset != null ? preset : MagmaConfig.fromJson(file);
         }
     }
 
@@ -58,20 +58,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--prompt", required = true, description = "The text after the image, e.g. \"Describe the painting:\".")
     String prompt;
 
-    @Option(names = "--max-out-tokens", defaultValue = "6", description = "At most this many new tokens (default: ${DEFAULT-VALUE}).")
-    int maxOutTokens;
-
-    @Option(names = "--temperature", defaultValue = "0.7", description = "0 picks the most likely token (default: ${DEFAULT-VALUE}).")
-    float temperature;
-
-    @Option(names = "--top-k", defaultValue = "0", description = "Keep the k most likely tokens; 0 keeps all (default: ${DEFAULT-VALUE}).")
-    int topK;
-
-    @Option(names = "--top-p", defaultValue = "0.9", description = "Nucleus sampling mass in (0, 1] (default: ${DEFAULT-VALUE}).")
-    float topP;
-
-    @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
-    long seed;
+    @Mixin
+    SamplingArgs sampling;
 
     @Mixin
     ComputeOptions compute;
@@ -88,7 +76,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (dumpDir != null) {
             OutputPaths.directory("--dump-dir", dumpDir);
         }
-        SamplingOptions options = new SamplingOptions(maxOutTokens, temperature, topK, topP, seed);
+        SamplingOptions options = sampling.toOptions();
         Magma.Builder builder = Magma.builder(checkpoint);
         if (config != null) {
             builder.config(config.resolve());

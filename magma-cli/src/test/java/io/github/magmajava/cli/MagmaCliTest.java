@@ -157,8 +157,8 @@ class MagmaCliTest {
         r = run("generate", "--checkpoint", FIXTURES.resolve("magma/tiny_a/model.pt").toString(), "--model-config",
                 FIXTURES.resolve("magma/tiny_a/config.json").toString(), "--image", dir.resolve("none.png").toString(),
                 "--prompt", "p", "--top-p", "1.5");
-        assertThat(r.exit()).isEqualTo(1);
-        assertThat(r.err().strip()).doesNotContain("\n").contains("topP");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err().strip()).doesNotContain("\n").contains("--top-p");
 
         r = run("preprocess", "--image", notModel.toString(), "--out", dir.resolve("o.npy").toString());
         assertThat(r.exit()).isEqualTo(1);
