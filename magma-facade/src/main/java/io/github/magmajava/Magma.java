@@ -43,6 +43,8 @@ import java.util.Optional;
  * own KV cache and buffers. The checkpoint stays memory-mapped until {@link #close()}.
  */
 public final class Magma implements AutoCloseable {
+    private static final int THREADS_PER_PROCESSOR = 4;
+
     private final TensorFile checkpoint;
     private final MagmaConfig config;
     private final Backend backend;
@@ -99,6 +101,16 @@ public final class Magma implements AutoCloseable {
             throw e;
         }
         this.loadTime = Duration.ofNanos(System.nanoTime() - start);
+    }
+
+    /**
+     * The most threads {@link Builder#threads} takes: 4 per available processor. The decode
+     * workers spin while they wait, so threads past the processors only take turns with those
+     * that compute; a few per processor still leave room to measure that, and a typo such as
+     * 40000 is refused with this range rather than failing inside the thread pool.
+     */
+    public static int maxThreads() {
+        return THREADS_PER_PROCESSOR * Runtime.getRuntime().availableProcessors();
     }
 
     /** Loads a checkpoint whose shapes match a preset ({@code magma_v1_1024} for the public one). */
@@ -166,7 +178,7 @@ public final class Magma implements AutoCloseable {
         long t3 = System.nanoTime();
 
         Sampler sampler = Sampler.create(options);
-        StreamingDecoder decoder = tokenizer.streamingDecoder();
+        Announcer announcer = new Announcer(listener, tokenizer.streamingDecoder());
         List<float[]> captured = new ArrayList<>();
         int[] tokens = new int[maxNew];
         int count = 0;
@@ -183,7 +195,7 @@ public final class Magma implements AutoCloseable {
                 break;
             }
             tokens[count++] = token;
-            listener.onToken(token, decoder.push(token));
+            announcer.add(token);
             if (count == maxNew) {
                 break;
             }
@@ -191,10 +203,7 @@ public final class Magma implements AutoCloseable {
             logits = languageModel.forward(step, 1, cache);
             decodeSteps++;
         }
-        String tail = decoder.flush();
-        if (!tail.isEmpty() && count > 0) {
-            listener.onToken(tokens[count - 1], tail);
-        }
+        announcer.finish();
         long t4 = System.nanoTime();
 
         int[] answer = Arrays.copyOf(tokens, count);
@@ -204,6 +213,44 @@ public final class Magma implements AutoCloseable {
                 ? Optional.of(new CapturedTensors(image.size(), image.pixels(), imageTokens, d, embeddings, captured))
                 : Optional.empty();
         return new Generation(tokenizer.decode(answer), answer, promptIds.length, reason, timings, tensors);
+    }
+
+    /**
+     * Tells the listener each token once (see {@link TokenListener}): a token after which the
+     * decoder holds back bytes waits for the next token, or for the end, to know its text.
+     */
+    private static final class Announcer {
+        private final TokenListener listener;
+        private final StreamingDecoder decoder;
+        private int waiting = -1;
+        private String waitingPiece;
+
+        Announcer(TokenListener listener, StreamingDecoder decoder) {
+            this.listener = listener;
+            this.decoder = decoder;
+        }
+
+        void add(int token) {
+            if (waiting >= 0) {
+                listener.onToken(waiting, waitingPiece);
+                waiting = -1;
+            }
+            String piece = decoder.push(token);
+            if (decoder.holdsBack()) {
+                waiting = token;
+                waitingPiece = piece;
+            } else {
+                listener.onToken(token, piece);
+            }
+        }
+
+        /** The answer is complete: the waiting token gets the rest of the text. */
+        void finish() {
+            if (waiting >= 0) {
+                listener.onToken(waiting, waitingPiece + decoder.flush());
+                waiting = -1;
+            }
+        }
     }
 
     /**
@@ -264,10 +311,16 @@ public final class Magma implements AutoCloseable {
             return this;
         }
 
-        /** Threads of the default CPU backend (default: all processors). */
+        /**
+         * Worker threads of the built-in CPU backend, oneDNN's included (default: one per available
+         * processor). Cannot be combined with {@link #backend}.
+         *
+         * @throws IllegalArgumentException when {@code count} is not from 1 to {@link #maxThreads()}
+         */
         public Builder threads(int count) {
-            if (count < 1) {
-                throw new IllegalArgumentException("threads must be >= 1, found " + count);
+            if (count < 1 || count > maxThreads()) {
+                throw new IllegalArgumentException("threads must be from 1 to " + maxThreads() + " (" + THREADS_PER_PROCESSOR
+                        + " per available processor), found " + count);
             }
             this.threads = count;
             return this;
@@ -305,17 +358,19 @@ public final class Magma implements AutoCloseable {
         }
 
         /**
-         * @throws IllegalStateException when {@link WeightFormat#Q8} or {@link #oneDnn} is combined
-         *     with a given backend
+         * @throws IllegalStateException when {@link WeightFormat#Q8}, {@link #threads} or
+         *     {@link #oneDnn}, which configure the built-in CPU backend, is combined with a given
+         *     backend (rather than silently ignored)
          */
         public Magma load() throws IOException {
-            if (format == WeightFormat.Q8 && backend != null) {
-                throw new IllegalStateException("int8 weights run on the built-in CPU backend; do not combine"
-                        + " weights(Q8) with backend(" + backend.name() + ")");
-            }
-            if (oneDnn != null && backend != null) {
-                throw new IllegalStateException("oneDnn(" + oneDnn + ") configures the built-in CPU backend; do not combine it"
-                        + " with backend(" + backend.name() + ")");
+            if (backend != null) {
+                String builtInOnly = format == WeightFormat.Q8 ? "weights(Q8)"
+                        : threads > 0 ? "threads(" + threads + ")"
+                        : oneDnn != null ? "oneDnn(" + oneDnn + ")" : null;
+                if (builtInOnly != null) {
+                    throw new IllegalStateException(builtInOnly + " configures the built-in CPU backend; do not combine it"
+                            + " with backend(" + backend.name() + ")");
+                }
             }
             return new Magma(this);
         }

@@ -1,9 +1,16 @@
 package io.github.magmajava;
 
 /**
- * Receives the answer while it is generated: each token id with the text it completes. A token
- * that ends inside a multi-byte character yields an empty piece; its text comes with a later one.
- * Called on the generating thread.
+ * Receives the answer while it is generated: each token id exactly once, in order, with the text
+ * it completes; the pieces concatenated are {@link Generation#text()}. A token that ends inside a
+ * multi-byte character yields an empty piece, its text coming with a later one. A token after
+ * which bytes of a character are still missing is told when the next token arrives, or at the end
+ * with the rest of the answer (an unfinished character there becoming U+FFFD): the last token
+ * carries all the remaining text, so no id is told twice.
+ *
+ * <p>Called on the generating thread. A listener stops the generation by throwing: the exception
+ * propagates from {@link Magma#generate(GenerationRequest, TokenListener)} before another token is
+ * computed (the CLI does so when its standard output is closed).
  */
 @FunctionalInterface
 public interface TokenListener {

@@ -56,19 +56,19 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     ComputeOptions compute;
 
-    @Option(names = "--prompt-tokens", defaultValue = "16", description = "Text tokens after the image (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--prompt-tokens", converter = OptionValues.Positive.class, defaultValue = "16", description = "Text tokens after the image (default: ${DEFAULT-VALUE}).")
     int promptTokens;
 
-    @Option(names = "--new-tokens", defaultValue = "8", description = "Tokens to generate per run (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--new-tokens", converter = OptionValues.AtLeastTwo.class, defaultValue = "8", description = "Tokens to generate per run (default: ${DEFAULT-VALUE}).")
     int newTokens;
 
-    @Option(names = "--warmup", defaultValue = "1", description = "Untimed runs first (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", converter = OptionValues.NonNegative.class, defaultValue = "1", description = "Untimed runs first (default: ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--runs", defaultValue = "3", description = "Timed runs; medians are reported (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--runs", converter = OptionValues.Positive.class, defaultValue = "3", description = "Timed runs; medians are reported (default: ${DEFAULT-VALUE}).")
     int runs;
 
-    @Option(names = "--bandwidth-mib", defaultValue = "2048",
+    @Option(names = "--bandwidth-mib", converter = OptionValues.Positive.class, defaultValue = "2048",
             description = "Buffer for the read-bandwidth measurement, well above the caches (default: ${DEFAULT-VALUE}).")
     int bandwidthMiB;
 
@@ -77,9 +77,6 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (promptTokens < 1 || newTokens < 2 || warmup < 0 || runs < 1 || bandwidthMiB < 1) {
-            throw new IllegalArgumentException("need --prompt-tokens >= 1, --new-tokens >= 2, --warmup >= 0, --runs >= 1, --bandwidth-mib >= 1");
-        }
         PrintWriter err = spec.commandLine().getErr();
         MagmaConfig model = config != null ? config.resolve() : MagmaConfig.MAGMA_V1_1024;
         int cores = compute.threadCount();

@@ -10,7 +10,9 @@ import picocli.CommandLine.TypeConversionException;
 
 /** How a loaded model computes: the options {@code generate} and {@code bench} share (a picocli mixin). */
 final class ComputeOptions {
-    @Option(names = "--threads", description = "Compute threads (default: all processors).")
+    @Option(names = "--threads", paramLabel = "N", converter = OptionValues.Threads.class,
+            description = "The CPU backend's worker threads, including oneDNN's: from 1 to 4 per available processor"
+                    + " (default: one per available processor).")
     Integer threads;
 
     @Option(names = "--weights", defaultValue = "fp16", converter = WeightFormatConverter.class,

@@ -15,7 +15,6 @@ import io.github.magmajava.io.Npy;
 import io.github.magmajava.quant.Q8Cache;
 import io.github.magmajava.quant.WeightFormat;
 import io.github.magmajava.sampling.SamplingOptions;
-import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,7 +26,6 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.TypeConversionException;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Answer a prompt about an image. The text streams to stdout as it is generated.")
@@ -42,14 +40,15 @@ final class GenerateCommand implements Callable<Integer> {
     ConfigChoice config;
 
     static final class ConfigChoice {
-        @Option(names = "--config", description = "A preset: magma_v1_500 or magma_v1_1024 (default: detected from the shapes).")
-        String preset;
+        @Option(names = "--config", converter = OptionValues.Preset.class,
+                description = "A preset: magma_v1_500 or magma_v1_1024 (default: detected from the shapes).")
+        MagmaConfig preset;
 
         @Option(names = "--model-config", description = "A model config JSON file (tiny test models).")
         Path file;
 
         MagmaConfig resolve() {
-            return preset != null ? MagmaConfig.presetOrThrow(preset) : MagmaConfig.fromJson(file);
+            return preset != null ? preset : MagmaConfig.fromJson(file);
         }
     }
 
@@ -59,20 +58,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--prompt", required = true, description = "The text after the image, e.g. \"Describe the painting:\".")
     String prompt;
 
-    @Option(names = "--max-out-tokens", defaultValue = "6", description = "At most this many new tokens (default: ${DEFAULT-VALUE}).")
-    int maxOutTokens;
-
-    @Option(names = "--temperature", defaultValue = "0.7", description = "0 picks the most likely token (default: ${DEFAULT-VALUE}).")
-    float temperature;
-
-    @Option(names = "--top-k", defaultValue = "0", description = "Keep the k most likely tokens; 0 keeps all (default: ${DEFAULT-VALUE}).")
-    int topK;
-
-    @Option(names = "--top-p", defaultValue = "0.9", description = "Nucleus sampling mass in (0, 1] (default: ${DEFAULT-VALUE}).")
-    float topP;
-
-    @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
-    long seed;
+    @Mixin
+    SamplingArgs sampling;
 
     @Mixin
     ComputeOptions compute;
@@ -85,8 +72,11 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PrintWriter out = spec.commandLine().getOut();
-        SamplingOptions options = new SamplingOptions(maxOutTokens, temperature, topK, topP, seed);
+        CliOutput out = CliOutput.out(spec);
+        if (dumpDir != null) {
+            OutputPaths.directory("--dump-dir", dumpDir);
+        }
+        SamplingOptions options = sampling.toOptions();
         Magma.Builder builder = Magma.builder(checkpoint);
         if (config != null) {
             builder.config(config.resolve());
@@ -98,9 +88,10 @@ final class GenerateCommand implements Callable<Integer> {
         }
         try (Magma magma = builder.load()) {
             GenerationRequest request = new GenerationRequest(ImageInput.file(image), prompt, options, dumpDir != null);
+            // A failed write throws out of the listener, which ends the generation (TokenListener).
             TokenListener stream = json ? TokenListener.NONE : (id, piece) -> {
                 out.print(piece);
-                out.flush();
+                out.flushOrThrow();
             };
             Generation g = magma.generate(request, stream);
             if (json) {
@@ -143,8 +134,8 @@ final class GenerateCommand implements Callable<Integer> {
         return d.toNanos() / 1e9;
     }
 
+    /** Each file is written atomically (Npy.write); the directory was checked before the run. */
     private void dump(CapturedTensors c, MagmaConfig config) throws Exception {
-        Files.createDirectories(dumpDir);
         int s = c.imageSize();
         Npy.write(dumpDir.resolve("image.npy"), new long[] {1, 3, s, s}, c.image());
         Npy.write(dumpDir.resolve("image_embeddings.npy"), new long[] {1, c.imageTokens(), c.hiddenSize()}, c.imageEmbeddings());

@@ -1,5 +1,8 @@
 package io.github.magmajava.cli;
 
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.OutputStream;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -12,11 +15,31 @@ import picocli.CommandLine.Command;
 public final class MagmaCli {
 
     public static void main(String[] args) {
-        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+        System.exit(run(args, new FileOutputStream(FileDescriptor.out), new FileOutputStream(FileDescriptor.err)));
     }
 
-    /** Runs the CLI; errors are one line on {@code err} and a non-zero exit code. */
-    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    /**
+     * Runs the CLI, writing UTF-8 to {@code out} and {@code err} whatever the platform's charset;
+     * errors are one line on {@code err} and a non-zero exit code, among them a failed write to
+     * {@code out} (the run stops at the next flush). The streams are flushed, not closed.
+     */
+    public static int run(String[] args, OutputStream out, OutputStream err) {
+        CliOutput stdout = new CliOutput(out, "standard output", false);
+        CliOutput stderr = new CliOutput(err, "standard error", true);
+        int exit = execute(args, stdout, stderr);
+        try {
+            stdout.flushOrThrow();
+        } catch (CliOutput.Failure e) {
+            if (exit == 0) {
+                stderr.println("magma: " + e.getMessage());
+                exit = 1;
+            }
+        }
+        stderr.flush();
+        return exit;
+    }
+
+    private static int execute(String[] args, PrintWriter out, PrintWriter err) {
         CommandLine cli = new CommandLine(new MagmaCli());
         cli.setOut(out);
         cli.setErr(err);

@@ -14,7 +14,7 @@ final class PreprocessCommand implements Callable<Integer> {
     @Option(names = "--image", required = true, description = "PNG, JPEG, GIF or BMP file.")
     Path image;
 
-    @Option(names = "--size", defaultValue = "384", description = "Output side N (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--size", converter = OptionValues.Positive.class, defaultValue = "384", description = "Output side N (default: ${DEFAULT-VALUE}).")
     int size;
 
     @Option(names = "--out", required = true, description = "Where to write the .npy file.")
@@ -22,9 +22,7 @@ final class PreprocessCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (size < 1) {
-            throw new IllegalArgumentException("--size must be >= 1, found " + size);
-        }
+        OutputPaths.file("--out", out);
         PreprocessedImage p = ClipPreprocessor.of(size).preprocess(image);
         Npy.write(out, new long[] {1, 3, size, size}, p.pixels());
         return 0;

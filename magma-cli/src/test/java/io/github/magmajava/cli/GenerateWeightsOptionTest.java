@@ -2,8 +2,6 @@ package io.github.magmajava.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
@@ -13,19 +11,15 @@ class GenerateWeightsOptionTest {
 
     @Test
     void anUnknownWeightFormatIsAUsageError() {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = MagmaCli.run(new String[] {"generate", "--checkpoint", FIXTURES.resolve("magma/tiny_a/model.pt").toString(),
-                "--image", "unused.png", "--prompt", "A", "--weights", "int4"}, new PrintWriter(out, true), new PrintWriter(err, true));
-        assertThat(exit).isEqualTo(2);
-        assertThat(err.toString()).contains("--weights").contains("unknown weight format 'int4'; expected one of fp16, q8");
-        assertThat(out.toString()).isEmpty();
+        MagmaCliTest.Result r = MagmaCliTest.run("generate", "--checkpoint", FIXTURES.resolve("magma/tiny_a/model.pt").toString(),
+                "--image", "unused.png", "--prompt", "A", "--weights", "int4");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("--weights").contains("unknown weight format 'int4'; expected one of fp16, q8");
+        assertThat(r.out()).isEmpty();
     }
 
     @Test
     void theHelpNamesBothFormats() {
-        StringWriter out = new StringWriter();
-        MagmaCli.run(new String[] {"generate", "--help"}, new PrintWriter(out, true), new PrintWriter(new StringWriter(), true));
-        assertThat(out.toString()).contains("--weights").contains("fp16").contains("q8").contains("MAGMA_CACHE_DIR");
+        assertThat(MagmaCliTest.run("generate", "--help").out()).contains("--weights").contains("fp16").contains("q8").contains("MAGMA_CACHE_DIR");
     }
 }

@@ -6,8 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import io.github.magmajava.io.Npy;
-import java.io.PrintWriter;
-import java.io.StringWriter;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
@@ -22,11 +22,11 @@ class MagmaCliTest {
     record Result(int exit, String out, String err) {
     }
 
-    private static Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = MagmaCli.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Result(exit, out.toString(), err.toString());
+    static Result run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int exit = MagmaCli.run(args, out, err);
+        return new Result(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
     @Test
@@ -157,8 +157,8 @@ class MagmaCliTest {
         r = run("generate", "--checkpoint", FIXTURES.resolve("magma/tiny_a/model.pt").toString(), "--model-config",
                 FIXTURES.resolve("magma/tiny_a/config.json").toString(), "--image", dir.resolve("none.png").toString(),
                 "--prompt", "p", "--top-p", "1.5");
-        assertThat(r.exit()).isEqualTo(1);
-        assertThat(r.err().strip()).doesNotContain("\n").contains("topP");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err().strip()).doesNotContain("\n").contains("--top-p");
 
         r = run("preprocess", "--image", notModel.toString(), "--out", dir.resolve("o.npy").toString());
         assertThat(r.exit()).isEqualTo(1);

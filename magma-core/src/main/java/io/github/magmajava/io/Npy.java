@@ -9,6 +9,8 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -16,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Collectors;
 
 /**
@@ -93,9 +96,13 @@ public final class Npy {
     }
 
     /**
-     * Writes {@code data} as a float32 array of {@code shape}.
+     * Writes {@code data} as a float32 array of {@code shape}, atomically: into a temporary file
+     * beside {@code file}, renamed over it once complete, so that a failed or interrupted write
+     * never leaves a truncated array where a reader expects a whole one.
      *
      * @throws IllegalArgumentException when the shape has a negative dimension or does not hold {@code data.length} elements
+     * @throws IOException              when writing fails (the temporary file is removed, {@code file} is untouched),
+     *                                  or when {@code file} exists and is not a regular file
      */
     public static void write(Path file, long[] shape, float[] data) throws IOException {
         if (Tensor.numel(shape) != data.length) {
@@ -104,9 +111,27 @@ public final class Npy {
         }
         ByteBuffer body = ByteBuffer.allocate(Math.multiplyExact(data.length, Float.BYTES)).order(ByteOrder.LITTLE_ENDIAN);
         body.asFloatBuffer().put(data);
-        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file))) {
-            out.write(header(shape));
-            out.write(body.array());
+        Path target = file.toAbsolutePath();
+        if (Files.exists(target) && !Files.isRegularFile(target)) {
+            // The rename would put a regular file in place of a device or a pipe.
+            throw new IOException(file + ": exists and is not a regular file; not replaced");
+        }
+        Path temp = target.resolveSibling("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+        // Created as any new file is (permissions from the umask), not owner-only as Files.createTempFile makes it.
+        OutputStream raw = Files.newOutputStream(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        try {
+            try (OutputStream out = new BufferedOutputStream(raw)) {
+                out.write(header(shape));
+                out.write(body.array());
+            }
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException | RuntimeException | Error e) {
+            try {
+                Files.deleteIfExists(temp);
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
         }
     }
 

@@ -38,6 +38,11 @@ public final class StreamingDecoder {
         return take(Utf8.completePrefixLength(pending, pendingLength));
     }
 
+    /** Whether bytes of an unfinished character are held back: the text so far is not final. */
+    public boolean holdsBack() {
+        return pendingLength > 0;
+    }
+
     /** Returns what is held back, an unfinished character becoming U+FFFD, and starts afresh. */
     public String flush() {
         return take(pendingLength);

@@ -196,6 +196,49 @@ class NpyTest {
         assertThat(dir.resolve("x.npy")).doesNotExist();
     }
 
+    /**
+     * A write replaces the file whole (a temporary file renamed over it): a reader holding the old
+     * file (here a hard link to it) keeps the old bytes, never a mix, and no temporary file stays.
+     */
+    @Test
+    void writeReplacesTheFileAtomically() throws IOException {
+        Path file = dir.resolve("dump.npy");
+        Npy.write(file, new long[] {2}, new float[] {1, 2});
+        byte[] before = Files.readAllBytes(file);
+        Path reader = Files.createLink(dir.resolve("reader.npy"), file);
+        Npy.write(file, new long[] {3}, new float[] {4, 5, 6});
+        assertThat(Npy.read(file)).isEqualTo(new NpyArray(new long[] {3}, new float[] {4, 5, 6}));
+        assertThat(Files.readAllBytes(reader)).isEqualTo(before);
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("dump.npy", "reader.npy");
+        }
+        Path plain = Files.writeString(dir.resolve("plain.txt"), "");
+        assertThat(Files.getPosixFilePermissions(file)).as("permissions of any new file").isEqualTo(Files.getPosixFilePermissions(plain));
+    }
+
+    /** A device or a pipe is not replaced by a regular file (the rename would do that, where writing in place would not). */
+    @Test
+    void onlyRegularFilesAreReplaced() throws Exception {
+        Path fifo = dir.resolve("pipe");
+        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mkfifo.waitFor() == 0, "mkfifo");
+        assertThatThrownBy(() -> Npy.write(fifo, new long[] {1}, new float[] {1}))
+                .isInstanceOf(IOException.class).hasMessage(fifo + ": exists and is not a regular file; not replaced");
+        assertThat(Files.isRegularFile(fifo)).isFalse();
+        assertThat(Files.exists(fifo)).isTrue();
+    }
+
+    @Test
+    void aFailedWriteLeavesNoTemporaryFile() throws IOException {
+        Path target = Files.createDirectories(dir.resolve("taken"));
+        Files.writeString(target.resolve("inside"), "x");
+        assertThatThrownBy(() -> Npy.write(target, new long[] {1}, new float[] {1}))
+                .isInstanceOf(IOException.class).hasMessageContaining("taken");
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactly("taken");
+        }
+    }
+
     @Test
     void arraysAreImmutableCopies() {
         float[] data = {1, 2, 3};

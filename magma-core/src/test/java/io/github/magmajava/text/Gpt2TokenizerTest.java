@@ -137,9 +137,12 @@ class Gpt2TokenizerTest {
     @Test
     void streamingHoldsBackACjkCharacterSplitOverThreeTokens() {
         StreamingDecoder decoder = tokenizer.streamingDecoder();
+        assertThat(decoder.holdsBack()).isFalse();
         assertThat(decoder.push(CAT[0])).isEmpty();
+        assertThat(decoder.holdsBack()).isTrue();
         assertThat(decoder.push(CAT[1])).isEmpty();
         assertThat(decoder.push(CAT[2])).isEqualTo("猫");
+        assertThat(decoder.holdsBack()).isFalse();
     }
 
     @Test

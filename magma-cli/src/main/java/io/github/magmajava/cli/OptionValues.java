@@ -1,0 +1,123 @@
+package io.github.magmajava.cli;
+
+import io.github.magmajava.Magma;
+import io.github.magmajava.config.MagmaConfig;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.TypeConversionException;
+
+/**
+ * The one place option values are checked, as picocli converts them: a bad value is a usage error
+ * (exit 2) before any work, and picocli's message names the option as typed ("Invalid value for
+ * option '--top-p': ..."), where the API's own checks would name its fields (topP) at exit 1.
+ */
+final class OptionValues {
+    private OptionValues() {
+    }
+
+    /** An integer of at least {@code min}. */
+    abstract static class AtLeast implements ITypeConverter<Integer> {
+        private final int min;
+
+        AtLeast(int min) {
+            this.min = min;
+        }
+
+        @Override
+        public Integer convert(String value) {
+            int v = parseInt(value);
+            if (v < min) {
+                throw new TypeConversionException("must be >= " + min + ", found " + v);
+            }
+            return v;
+        }
+    }
+
+    static final class Positive extends AtLeast {
+        Positive() {
+            super(1);
+        }
+    }
+
+    static final class NonNegative extends AtLeast {
+        NonNegative() {
+            super(0);
+        }
+    }
+
+    /** bench --new-tokens: the first token comes from the prefill, so decode is timed on the second on. */
+    static final class AtLeastTwo extends AtLeast {
+        AtLeastTwo() {
+            super(2);
+        }
+    }
+
+    /** From 1 to {@link Magma#maxThreads()}, the range Magma.Builder takes. */
+    static final class Threads implements ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String value) {
+            int v = parseInt(value);
+            if (v < 1 || v > Magma.maxThreads()) {
+                throw new TypeConversionException("must be from 1 to " + Magma.maxThreads() + " (4 per available processor), found " + v);
+            }
+            return v;
+        }
+    }
+
+    static final class Temperature implements ITypeConverter<Float> {
+        @Override
+        public Float convert(String value) {
+            float v = parseFloat(value);
+            if (!(v >= 0) || Float.isInfinite(v)) {
+                throw new TypeConversionException("must be a finite number >= 0 (0 picks the most likely token), found " + v);
+            }
+            return v;
+        }
+    }
+
+    static final class TopP implements ITypeConverter<Float> {
+        @Override
+        public Float convert(String value) {
+            float v = parseFloat(value);
+            if (!(v > 0 && v <= 1)) {
+                throw new TypeConversionException("must be in (0, 1] (1 keeps every token), found " + v);
+            }
+            return v;
+        }
+    }
+
+    static final class Preset implements ITypeConverter<MagmaConfig> {
+        @Override
+        public MagmaConfig convert(String value) {
+            return MagmaConfig.preset(value).orElseThrow(() -> new TypeConversionException("unknown config '" + value
+                    + "'; presets: " + String.join(", ", MagmaConfig.presetNames())));
+        }
+    }
+
+    /** Any long (a seed); the message matches the others'. */
+    static final class AnyLong implements ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            try {
+                return Long.parseLong(value.trim());
+            } catch (NumberFormatException e) {
+                throw new TypeConversionException("'" + value + "' is not an integer");
+            }
+        }
+    }
+
+    private static int parseInt(String value) {
+        try {
+            return Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            throw new TypeConversionException("'" + value + "' is not an integer");
+        }
+    }
+
+    private static float parseFloat(String value) {
+        try {
+            return Float.parseFloat(value.trim());
+        } catch (NumberFormatException e) {
+            throw new TypeConversionException("'" + value + "' is not a number");
+        }
+    }
+}
