@@ -43,7 +43,7 @@ class BackendConformanceTest {
         for (Backend b : fast().toList()) {
             for (DType dtype : new DType[] {DType.FLOAT16, DType.BFLOAT16, DType.FLOAT32}) {
                 for (int[] mkn : new int[][] {{1, 64, 40}, {2, 33, 7}, {3, 16, 16}, {4, 100, 37}, {5, 48, 20}, {7, 15, 9},
-                        {130, 70, 35}, {16, 256, 64}}) {
+                        {130, 70, 35}, {16, 256, 64}, {9, 601, 13}}) {
                     cases.add(Arguments.of(b, dtype, mkn[0], mkn[1], mkn[2], true));
                 }
                 cases.add(Arguments.of(b, dtype, 6, 40, 18, false));

@@ -19,9 +19,28 @@ final class Gemm {
     /** Rows per task when many rows are multiplied. */
     private static final int BLOCK_M = 128;
 
+    /**
+     * Rows per register tile: 4 x 4 tiles keep 21 vectors live, 2 x 4 tiles 13. AVX-512 and
+     * AArch64 have 32 vector registers; x86 below AVX-512 has 16, where 4 x 4 tiles would spill.
+     * {@code -Dmagma.gemm.tileRows=2|4} overrides the choice (for benchmarks).
+     */
+    static final int TILE_ROWS = tileRows(System.getProperty("magma.gemm.tileRows"), System.getProperty("os.arch", ""), LANES);
+
     private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[0]);
 
     private Gemm() {
+    }
+
+    static int tileRows(String override, String arch, int lanes) {
+        if (override != null) {
+            return switch (override.strip()) {
+                case "2" -> 2;
+                case "4" -> 4;
+                default -> throw new IllegalArgumentException("-Dmagma.gemm.tileRows must be 2 or 4, found " + override);
+            };
+        }
+        boolean registers32 = lanes >= 16 || arch.equals("aarch64") || arch.equals("arm64");
+        return registers32 ? 4 : 2;
     }
 
     static void multiply(float[] a, int m, int k, WeightMatrix b, float[] bias, float[] c, ForkJoinPool pool) {
@@ -95,13 +114,17 @@ final class Gemm {
         }
         int n = b.rows;
         int r = m0;
-        for (; r + 4 <= m1; r += 4) {
+        for (; r + TILE_ROWS <= m1; r += TILE_ROWS) {
             int j = 0;
             for (; j + 4 <= width; j += 4) {
-                tile4x4(a, r * k, panel, panelBase + j * k, k, c, r, n0 + j, n, bias);
+                if (TILE_ROWS == 4) {
+                    tile4x4(a, r * k, panel, panelBase + j * k, k, c, r, n0 + j, n, bias);
+                } else {
+                    tile2x4(a, r * k, panel, panelBase + j * k, k, c, r, n0 + j, n, bias);
+                }
             }
             for (; j < width; j++) {
-                for (int rr = r; rr < r + 4; rr++) {
+                for (int rr = r; rr < r + TILE_ROWS; rr++) {
                     c[rr * n + n0 + j] = dot(a, rr * k, panel, panelBase + j * k, k) + (bias == null ? 0 : bias[n0 + j]);
                 }
             }
@@ -111,6 +134,36 @@ final class Gemm {
                 c[r * n + n0 + j] = dot(a, r * k, panel, panelBase + j * k, k) + (bias == null ? 0 : bias[n0 + j]);
             }
         }
+    }
+
+    /**
+     * 2 x 4 tiles: 8 accumulators, 4 B vectors and an A vector, for machines with 16 vector
+     * registers, where 4 x 4 tiles' 21 live vectors would spill.
+     */
+    private static void tile2x4(float[] a, int aBase, float[] p, int pBase, int k, float[] c, int row, int col, int n, float[] bias) {
+        FloatVector c00 = FloatVector.zero(HalfFloats.F), c01 = c00, c02 = c00, c03 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        int kv = k - k % LANES;
+        for (int i = 0; i < kv; i += LANES) {
+            FloatVector b0 = FloatVector.fromArray(HalfFloats.F, p, pBase + i);
+            FloatVector b1 = FloatVector.fromArray(HalfFloats.F, p, pBase + k + i);
+            FloatVector b2 = FloatVector.fromArray(HalfFloats.F, p, pBase + 2 * k + i);
+            FloatVector b3 = FloatVector.fromArray(HalfFloats.F, p, pBase + 3 * k + i);
+            FloatVector a0 = FloatVector.fromArray(HalfFloats.F, a, aBase + i);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            c02 = a0.fma(b2, c02);
+            c03 = a0.fma(b3, c03);
+            FloatVector a1 = FloatVector.fromArray(HalfFloats.F, a, aBase + k + i);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            c12 = a1.fma(b2, c12);
+            c13 = a1.fma(b3, c13);
+        }
+        float[] sums = {
+            HalfFloats.sum(c00), HalfFloats.sum(c01), HalfFloats.sum(c02), HalfFloats.sum(c03),
+            HalfFloats.sum(c10), HalfFloats.sum(c11), HalfFloats.sum(c12), HalfFloats.sum(c13)};
+        storeTile(sums, 2, a, aBase, p, pBase, k, kv, c, row, col, n, bias);
     }
 
     private static void tile4x4(float[] a, int aBase, float[] p, int pBase, int k, float[] c, int row, int col, int n, float[] bias) {
@@ -151,7 +204,13 @@ final class Gemm {
             HalfFloats.sum(c10), HalfFloats.sum(c11), HalfFloats.sum(c12), HalfFloats.sum(c13),
             HalfFloats.sum(c20), HalfFloats.sum(c21), HalfFloats.sum(c22), HalfFloats.sum(c23),
             HalfFloats.sum(c30), HalfFloats.sum(c31), HalfFloats.sum(c32), HalfFloats.sum(c33)};
-        for (int rr = 0; rr < 4; rr++) {
+        storeTile(sums, 4, a, aBase, p, pBase, k, kv, c, row, col, n, bias);
+    }
+
+    /** A tile's lane sums plus the columns past the last whole vector, and the bias, into C. */
+    private static void storeTile(float[] sums, int rows, float[] a, int aBase, float[] p, int pBase, int k, int kv,
+            float[] c, int row, int col, int n, float[] bias) {
+        for (int rr = 0; rr < rows; rr++) {
             for (int jj = 0; jj < 4; jj++) {
                 float sum = sums[rr * 4 + jj];
                 for (int i = kv; i < k; i++) {
