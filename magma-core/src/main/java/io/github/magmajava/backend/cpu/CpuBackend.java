@@ -15,7 +15,8 @@ import java.util.concurrent.ForkJoinPool;
  * in registers or per panel), work split over a private fork-join pool. Where one of nd4j's oneDNN
  * builds runs (x86-64; the jar that fits the CPU is chosen at run time, docs/nd4j.md), many-row
  * Linear layers (prefill) and convolutions run on oneDNN instead ({@link OneDnnMode}); elsewhere
- * the pure-Java kernels do everything. Closing it stops the pool and frees the native scratch buffers.
+ * the pure-Java kernels do everything. oneDNN uses as many threads as the backend, per call.
+ * Closing it stops the pool and frees the native scratch buffers.
  */
 public final class CpuBackend implements Backend {
     /** Values from which {@link #gelu} is split over the workers (a decode step's 16384 are not). */
@@ -49,8 +50,8 @@ public final class CpuBackend implements Backend {
     }
 
     /**
-     * {@code threads} Java workers, oneDNN in {@code mode} where it can run. oneDNN's own
-     * OpenMP threads follow {@code OMP_NUM_THREADS} (default: every core), not {@code threads}.
+     * {@code threads} Java workers, oneDNN in {@code mode} where it can run, each oneDNN call on
+     * {@code threads} OpenMP threads (set per call, so backends with different counts coexist).
      */
     public static CpuBackend withThreads(int threads, OneDnnMode mode) {
         return new CpuBackend(threads, mode, null);

@@ -93,6 +93,11 @@ final class Nd4jKernels implements AutoCloseable {
         return pool;
     }
 
+    /** The backend's thread count, which oneDNN's OpenMP teams follow too. */
+    int threads() {
+        return pool.getParallelism();
+    }
+
     /** {@code body(0 .. tasks-1)} on the backend's workers. */
     void parallelFor(int tasks, IntConsumer body) {
         Tasks.run(pool, tasks, body);

@@ -41,6 +41,10 @@ import org.nd4j.nativeblas.NativeOpsHolder;
  * <p>Big buffers are our own native memory (FFM arenas) viewed as nd4j arrays without a copy:
  * nd4j neither owns nor frees them. Only the oneDNN kernel classes name nd4j types, and only
  * after {@link Nd4jKernels#open} found the runtime, so the CPU backend links without the jars.
+ *
+ * <p>oneDNN runs on OpenMP (the libgomp bundled with nd4j), whose thread count is a per-thread
+ * setting: every call sets it on the calling thread to the thread count of the backend making
+ * the call, so backends with different counts can share the one runtime.
  */
 final class Nd4jRuntime {
     private static final System.Logger LOG = System.getLogger(Nd4jRuntime.class.getName());
@@ -221,6 +225,19 @@ final class Nd4jRuntime {
         return Set.copyOf(flags);
     }
 
+    /**
+     * Makes the calling thread's oneDNN calls use {@code threads} OpenMP threads: libgomp keeps
+     * the count per calling thread (omp_set_num_threads), and oneDNN sizes its teams from it.
+     */
+    static void useThreads(int threads) {
+        NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
+    }
+
+    /** The OpenMP thread count oneDNN calls made from this thread get (omp_get_max_threads). */
+    static int openMpThreads() {
+        return NativeOpsHolder.getInstance().getDeviceNativeOps().ompGetMaxThreads();
+    }
+
     /** [2, 3] x [2, 3]^T on wrapped memory, checked exactly: proves loading, wrapping and the op call. */
     private static void selfTest() {
         try (Arena arena = Arena.ofConfined()) {
@@ -229,7 +246,7 @@ final class Nd4jRuntime {
             for (int i = 0; i < 6; i++) {
                 a.setAtIndex(ValueLayout.JAVA_FLOAT, i, i + 1);
             }
-            matmulTransposedB(view(a, DataType.FLOAT, 2, 3), view(a, DataType.FLOAT, 2, 3), view(c, DataType.FLOAT, 2, 2));
+            matmulTransposedB(view(a, DataType.FLOAT, 2, 3), view(a, DataType.FLOAT, 2, 3), view(c, DataType.FLOAT, 2, 2), 1);
             float[] expected = {14, 32, 32, 77};
             for (int i = 0; i < 4; i++) {
                 if (c.getAtIndex(ValueLayout.JAVA_FLOAT, i) != expected[i]) {
@@ -248,7 +265,7 @@ final class Nd4jRuntime {
             for (int i = 0; i < 4; i++) {
                 a.setAtIndex(ValueLayout.JAVA_SHORT, i, Nd4jLinear.bfloat16(i + 1));
             }
-            matmulTransposedB(view(a, DataType.BFLOAT16, 2, 2), view(a, DataType.BFLOAT16, 2, 2), view(c, DataType.BFLOAT16, 2, 2));
+            matmulTransposedB(view(a, DataType.BFLOAT16, 2, 2), view(a, DataType.BFLOAT16, 2, 2), view(c, DataType.BFLOAT16, 2, 2), 1);
             return Float.intBitsToFloat(c.getAtIndex(ValueLayout.JAVA_SHORT, 3) << 16) == 25f; // [3, 4] . [3, 4]
         } catch (RuntimeException e) {
             return false;
@@ -287,18 +304,20 @@ final class Nd4jRuntime {
     /**
      * {@code c = a b^T} through the {@code matmul} custom op (transpose flags 0, 1), which nd4j
      * hands to oneDNN for float32 in and out, or bfloat16 in and out. {@code INDArray.mmul} would
-     * go through OpenBLAS instead.
+     * go through OpenBLAS instead. oneDNN uses {@code threads} OpenMP threads.
      */
-    static void matmulTransposedB(INDArray a, INDArray b, INDArray c) {
+    static void matmulTransposedB(INDArray a, INDArray b, INDArray c, int threads) {
+        useThreads(threads);
         Nd4j.exec(DynamicCustomOp.builder("matmul").addInputs(a, b).addOutputs(c).addIntegerArguments(0, 1).build());
     }
 
     /**
      * A float32 NCHW convolution with an [out, in, k, k] weight and a bias through the
      * {@code conv2d} custom op (oneDNN): integer arguments kH, kW, sH, sW, pH, pW, dilation 1, 1,
-     * explicit padding (0), NCHW (0), weights OIHW (1).
+     * explicit padding (0), NCHW (0), weights OIHW (1). oneDNN uses {@code threads} OpenMP threads.
      */
-    static void conv2d(INDArray x, INDArray weight, INDArray bias, INDArray y, int kernel, int stride, int padding) {
+    static void conv2d(INDArray x, INDArray weight, INDArray bias, INDArray y, int kernel, int stride, int padding, int threads) {
+        useThreads(threads);
         Nd4j.exec(DynamicCustomOp.builder("conv2d").addInputs(x, weight, bias).addOutputs(y)
                 .addIntegerArguments(kernel, kernel, stride, stride, padding, padding, 1, 1, 0, 0, 1).build());
     }
