@@ -7,14 +7,16 @@ import io.github.magmajava.backend.Split;
 import io.github.magmajava.io.Tensor;
 import io.github.magmajava.quant.Q8Weights;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ForkJoinPool;
 
 /**
  * The default backend: pure Java on the JDK's Vector API, weights kept as mapped (fp16 widened
- * in registers or per panel), work split over a private fork-join pool. Where nd4j's oneDNN build
- * runs (linux-x86_64 with AVX-512), many-row Linear layers (prefill) and convolutions run on
- * oneDNN instead ({@link OneDnnMode}, docs/nd4j.md); elsewhere the pure-Java kernels do
- * everything. Closing it stops the pool and frees the native scratch buffers.
+ * in registers or per panel), work split over a private fork-join pool. Where one of nd4j's oneDNN
+ * builds runs (x86-64; the jar that fits the CPU is chosen at run time, docs/nd4j.md), many-row
+ * Linear layers (prefill) and convolutions run on oneDNN instead ({@link OneDnnMode}); elsewhere
+ * the pure-Java kernels do everything. oneDNN uses as many threads as the backend, per call.
+ * Closing it stops the pool and frees the native scratch buffers.
  */
 public final class CpuBackend implements Backend {
     /** Values from which {@link #gelu} is split over the workers (a decode step's 16384 are not). */
@@ -48,8 +50,8 @@ public final class CpuBackend implements Backend {
     }
 
     /**
-     * {@code threads} Java workers, oneDNN in {@code mode} where it can run. oneDNN's own
-     * OpenMP threads follow {@code OMP_NUM_THREADS} (default: every core), not {@code threads}.
+     * {@code threads} Java workers, oneDNN in {@code mode} where it can run, each oneDNN call on
+     * {@code threads} OpenMP threads (set per call, so backends with different counts coexist).
      */
     public static CpuBackend withThreads(int threads, OneDnnMode mode) {
         return new CpuBackend(threads, mode, null);
@@ -59,9 +61,17 @@ public final class CpuBackend implements Backend {
         return pool.getParallelism();
     }
 
-    /** The oneDNN mode in effect: {@link OneDnnMode#OFF} when asked for or when nd4j cannot run here. */
+    /**
+     * The oneDNN mode in effect: {@link OneDnnMode#OFF} when asked for or when nd4j cannot run here,
+     * {@link OneDnnMode#FP32} for BF16 on a CPU where oneDNN has no bfloat16 matmul (no AVX-512).
+     */
     public OneDnnMode oneDnnMode() {
         return oneDnn == null ? OneDnnMode.OFF : oneDnn.mode();
+    }
+
+    /** The nd4j build oneDNN runs from, as its Maven classifier ({@code linux-x86_64-onednn-avx2} ...); empty when OFF. */
+    public Optional<String> oneDnnBuild() {
+        return oneDnn == null ? Optional.empty() : Optional.of(oneDnn.build());
     }
 
     @Override

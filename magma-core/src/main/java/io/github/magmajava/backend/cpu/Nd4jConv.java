@@ -61,7 +61,7 @@ final class Nd4jConv extends AbstractConv2d {
             Nd4jRuntime.conv2d(Nd4jRuntime.view(xs, DataType.FLOAT, 1, in, h, w),
                     Nd4jRuntime.view(weights, DataType.FLOAT, out, in, kernel, kernel),
                     Nd4jRuntime.view(bias, DataType.FLOAT, out),
-                    Nd4jRuntime.view(ys, DataType.FLOAT, 1, out, oh, ow), kernel, stride, padding);
+                    Nd4jRuntime.view(ys, DataType.FLOAT, 1, out, oh, ow), kernel, stride, padding, kernels.threads());
             MemorySegment.copy(ys, ValueLayout.JAVA_FLOAT, 0, y, 0, (int) outputs);
         } catch (RuntimeException e) {
             kernels.reportFailure("conv2d [" + in + ", " + h + ", " + w + "] -> [" + out + ", " + oh + ", " + ow + "]", e);

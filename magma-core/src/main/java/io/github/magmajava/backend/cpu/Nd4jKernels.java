@@ -17,7 +17,11 @@ import java.util.function.IntConsumer;
 final class Nd4jKernels implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Nd4jKernels.class.getName());
 
+    private static final AtomicBoolean BF16_REFUSAL_LOGGED = new AtomicBoolean();
+    private static final AtomicBoolean MISSING_JARS_LOGGED = new AtomicBoolean();
+
     private final OneDnnMode mode;
+    private final String build;
     private final ForkJoinPool pool;
     private final ConcurrentLinkedDeque<Nd4jScratch> idle = new ConcurrentLinkedDeque<>();
     private final AtomicBoolean failureLogged = new AtomicBoolean();
@@ -27,30 +31,50 @@ final class Nd4jKernels implements AutoCloseable {
 
     private final SpinningWorkers decode;
 
-    private Nd4jKernels(OneDnnMode mode, ForkJoinPool pool, SpinningWorkers decode) {
+    private Nd4jKernels(OneDnnMode mode, String build, ForkJoinPool pool, SpinningWorkers decode) {
         this.mode = mode;
+        this.build = build;
         this.pool = pool;
         this.decode = decode;
     }
 
     /**
-     * The oneDNN kernels in {@code mode}, or empty when the mode is {@link OneDnnMode#OFF} or nd4j
-     * cannot run here (its jars missing, another OS or CPU, a failed load: one log line).
+     * The oneDNN kernels in {@code mode} ({@link OneDnnMode#FP32} for BF16 where oneDNN has no
+     * bfloat16 matmul), or empty when the mode is {@link OneDnnMode#OFF} or nd4j cannot run here
+     * (its jars missing, another OS or CPU, a failed load: one log line).
      */
     static Optional<Nd4jKernels> open(OneDnnMode mode, ForkJoinPool pool, SpinningWorkers decode) {
         if (mode == OneDnnMode.OFF) {
             return Optional.empty();
         }
         try {
-            return Nd4jRuntime.get().map(runtime -> new Nd4jKernels(mode, pool, decode));
-        } catch (LinkageError e) {
-            LOG.log(System.Logger.Level.WARNING, "oneDNN kernels (nd4j) unavailable, the CPU backend uses its pure-Java kernels: " + e);
+            return Nd4jRuntime.get().map(runtime -> new Nd4jKernels(effectiveMode(mode, runtime), runtime.classifier(), pool, decode));
+        } catch (LinkageError e) { // nd4j's jars are not on the class path
+            if (MISSING_JARS_LOGGED.compareAndSet(false, true)) {
+                LOG.log(System.Logger.Level.WARNING, "oneDNN kernels (nd4j) unavailable, the CPU backend uses its pure-Java kernels: " + e);
+            }
             return Optional.empty();
         }
     }
 
+    /** BF16 where oneDNN has bfloat16 matmuls; FP32 (after one log line per process) where it has not. */
+    private static OneDnnMode effectiveMode(OneDnnMode mode, Nd4jRuntime runtime) {
+        if (mode != OneDnnMode.BF16 || runtime.supportsBf16()) {
+            return mode;
+        }
+        if (BF16_REFUSAL_LOGGED.compareAndSet(false, true)) {
+            LOG.log(System.Logger.Level.WARNING, "oneDNN has no bfloat16 matmul on this CPU (it needs AVX-512): prefill runs in float32");
+        }
+        return OneDnnMode.FP32;
+    }
+
     OneDnnMode mode() {
         return mode;
+    }
+
+    /** The nd4j build in use, as its Maven classifier. */
+    String build() {
+        return build;
     }
 
     Linear linear(WeightMatrix weight, float[] bias) {
@@ -67,6 +91,11 @@ final class Nd4jKernels implements AutoCloseable {
 
     ForkJoinPool pool() {
         return pool;
+    }
+
+    /** The backend's thread count, which oneDNN's OpenMP teams follow too. */
+    int threads() {
+        return pool.getParallelism();
     }
 
     /** {@code body(0 .. tasks-1)} on the backend's workers. */

@@ -99,7 +99,8 @@ final class Nd4jLinear implements Linear {
             MemorySegment ws = scratch.buffer(Nd4jScratch.WEIGHT, (long) width * k * bytes);
             convertRows(n0, width, ws);
             MemorySegment ys = scratch.buffer(Nd4jScratch.OUTPUT, (long) rows * width * bytes);
-            Nd4jRuntime.matmulTransposedB(xa, Nd4jRuntime.view(ws, type, width, k), Nd4jRuntime.view(ys, type, rows, width));
+            Nd4jRuntime.matmulTransposedB(xa, Nd4jRuntime.view(ws, type, width, k), Nd4jRuntime.view(ys, type, rows, width),
+                    kernels.threads());
             scatter(ys, rows, n0, width, y);
         }
     }

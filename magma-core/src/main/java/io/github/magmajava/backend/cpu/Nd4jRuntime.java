@@ -1,5 +1,6 @@
 package io.github.magmajava.backend.cpu;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -7,15 +8,18 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.ShortPointer;
 import org.bytedeco.javacpp.indexer.Bfloat16Indexer;
 import org.bytedeco.javacpp.indexer.FloatIndexer;
@@ -27,20 +31,25 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.nativeblas.NativeOpsHolder;
 
 /**
- * nd4j's native library (the {@code linux-x86_64-onednn-avx512} build), loaded at most once per
- * process, and the few calls the oneDNN kernels make into it. Loading is refused up front where
- * that build cannot run (another OS, a CPU without AVX-512: it would die on an illegal
- * instruction); any failure to load leaves one log line and an empty {@link #get()}, so the CPU
- * backend keeps its pure-Java kernels and never crashes.
+ * nd4j's native library, loaded at most once per process, and the few calls the oneDNN kernels
+ * make into it. Which of nd4j's oneDNN builds loads is chosen from the CPU's flags before anything
+ * is loaded ({@link Nd4jBuild}): a build compiled for instructions the CPU lacks would die on an
+ * illegal instruction. Where no build fits (another OS or CPU, no jar on the class path) or
+ * loading fails, one log line is written and {@link #get()} is empty, so the CPU backend keeps its
+ * pure-Java kernels and never crashes.
  *
  * <p>Big buffers are our own native memory (FFM arenas) viewed as nd4j arrays without a copy:
  * nd4j neither owns nor frees them. Only the oneDNN kernel classes name nd4j types, and only
  * after {@link Nd4jKernels#open} found the runtime, so the CPU backend links without the jars.
+ *
+ * <p>oneDNN runs on OpenMP (the libgomp bundled with nd4j), whose thread count is a per-thread
+ * setting: every call sets it on the calling thread to the thread count of the backend making
+ * the call, so backends with different counts can share the one runtime.
  */
 final class Nd4jRuntime {
     private static final System.Logger LOG = System.getLogger(Nd4jRuntime.class.getName());
-    /** What the avx512 build of libnd4j is compiled for (Skylake-X and later, Zen 4 and later). */
-    static final Set<String> REQUIRED_CPU_FLAGS = Set.of("avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl");
+    /** Where javacpp finds a build's libraries inside its jar. */
+    private static final String BINDINGS = "org/nd4j/linalg/cpu/nativecpu/bindings/";
     /**
      * javacpp refuses allocations once the process's resident size exceeds this (default: a
      * multiple of -Xmx); a mapped 13 GB checkpoint counts as resident, so the limit is lifted
@@ -51,10 +60,14 @@ final class Nd4jRuntime {
 
     private final Duration loadTime;
     private final String buildInfo;
+    private final String classifier;
+    private final boolean bf16;
 
-    private Nd4jRuntime(Duration loadTime, String buildInfo) {
+    private Nd4jRuntime(Duration loadTime, String buildInfo, String classifier, boolean bf16) {
         this.loadTime = loadTime;
         this.buildInfo = buildInfo;
+        this.classifier = classifier;
+        this.bf16 = bf16;
     }
 
     /** The loaded runtime, or empty (after one log line) where it cannot run. */
@@ -62,7 +75,7 @@ final class Nd4jRuntime {
         return Holder.RUNTIME;
     }
 
-    /** How long the first use took: extracting (first run only) and linking libnd4jcpu, the self-test. */
+    /** How long the first use took: extracting (first run only) and linking libnd4jcpu, the self-tests. */
     Duration loadTime() {
         return loadTime;
     }
@@ -71,14 +84,34 @@ final class Nd4jRuntime {
         return buildInfo;
     }
 
+    /** The nd4j build loaded, as its Maven classifier: {@code linux-x86_64-onednn-avx2} ... */
+    String classifier() {
+        return classifier;
+    }
+
+    /**
+     * Whether oneDNN runs bfloat16 matmuls here: oneDNN 2.3 has them only on AVX-512 CPUs (natively
+     * with AVX512-BF16), whichever nd4j build is loaded.
+     */
+    boolean supportsBf16() {
+        return bf16;
+    }
+
     private static final class Holder {
         static final Optional<Nd4jRuntime> RUNTIME = load();
     }
 
     private static Optional<Nd4jRuntime> load() {
-        Optional<String> refusal = unsupportedReason(System.getProperty("os.name", ""), System.getProperty("os.arch", ""), cpuFlags());
-        if (refusal.isPresent()) {
-            return unavailable(refusal.get());
+        String platform = Nd4jBuild.platform(System.getProperty("os.name", ""), System.getProperty("os.arch", ""));
+        String requestedBy = Nd4jBuild.PROPERTY;
+        String requested = System.getProperty(requestedBy);
+        if (requested == null || requested.isBlank()) {
+            requestedBy = Nd4jBuild.JAVACPP_EXTENSION;
+            requested = System.getProperty(requestedBy);
+        }
+        Nd4jBuild.Choice choice = Nd4jBuild.choose(platform, cpuFlags(), requested, requestedBy, Nd4jRuntime::onClassPath);
+        if (!(choice instanceof Nd4jBuild.Load build)) {
+            return unavailable(((Nd4jBuild.Refuse) choice).reason());
         }
         if (System.getProperty(MAX_PHYSICAL_BYTES) == null) {
             System.setProperty(MAX_PHYSICAL_BYTES, "0");
@@ -86,22 +119,37 @@ final class Nd4jRuntime {
         preferPassiveOpenMpThreads();
         long start = System.nanoTime();
         try {
+            System.setProperty(Nd4jBuild.JAVACPP_EXTENSION, build.build().extension());
+            // javacpp reads its properties once; if another library set it up earlier, our choice came too late
+            String effective = Loader.loadProperties().getProperty("platform.extension");
+            if (!build.build().extension().equals(effective)) {
+                return unavailable("javacpp was set up before nd4j's build was chosen (platform extension " + effective
+                        + "); start the JVM with -D" + Nd4jBuild.JAVACPP_EXTENSION + "=" + build.build().extension());
+            }
             selfTest();
             String info = NativeOpsHolder.getInstance().getDeviceNativeOps().buildInfo();
             if (!info.contains("HAVE_ONEDNN")) {
                 return unavailable("the loaded libnd4jcpu is not a oneDNN build");
             }
+            boolean bf16 = bf16Works();
             Duration took = Duration.ofNanos(System.nanoTime() - start);
-            LOG.log(System.Logger.Level.DEBUG, () -> "nd4j oneDNN kernels loaded in " + took.toMillis() + " ms");
-            return Optional.of(new Nd4jRuntime(took, info));
+            LOG.log(System.Logger.Level.DEBUG, () -> "nd4j " + build.classifier() + " loaded in " + took.toMillis() + " ms"
+                    + (bf16 ? "" : "; no bfloat16 matmul on this CPU"));
+            return Optional.of(new Nd4jRuntime(took, info, build.classifier(), bf16));
         } catch (LinkageError | RuntimeException e) {
-            return unavailable(e.toString());
+            return unavailable(build.classifier() + ": " + e);
         }
     }
 
     private static Optional<Nd4jRuntime> unavailable(String reason) {
         LOG.log(System.Logger.Level.WARNING, "oneDNN kernels (nd4j) unavailable, the CPU backend uses its pure-Java kernels: " + reason);
         return Optional.empty();
+    }
+
+    /** Whether the jar of an nd4j-native classifier is on the class path (its JNI library, as javacpp looks for it). */
+    private static boolean onClassPath(String classifier) {
+        ClassLoader loader = Nd4jRuntime.class.getClassLoader();
+        return loader != null && loader.getResource(BINDINGS + classifier + "/" + System.mapLibraryName("jnind4jcpu")) != null;
     }
 
     /**
@@ -128,27 +176,66 @@ final class Nd4jRuntime {
         }
     }
 
-    /** Why the onednn-avx512 build cannot run here, if it cannot. */
-    static Optional<String> unsupportedReason(String osName, String osArch, Set<String> cpuFlags) {
-        if (!osName.startsWith("Linux") || !(osArch.equals("amd64") || osArch.equals("x86_64"))) {
-            return Optional.of("nd4j's oneDNN build is for linux-x86_64, this is " + osName + " " + osArch);
-        }
-        Set<String> missing = new TreeSet<>(REQUIRED_CPU_FLAGS);
-        missing.removeAll(cpuFlags);
-        return missing.isEmpty() ? Optional.empty() : Optional.of("the CPU lacks " + String.join(", ", missing));
-    }
-
-    /** The flags of the first processor in /proc/cpuinfo; empty when unreadable. */
+    /**
+     * The CPU's feature flags under their Linux names: the first "flags" line of /proc/cpuinfo, or
+     * where that cannot be read (macOS, Windows), what the JVM found ({@link #jvmCpuFlags}).
+     */
     static Set<String> cpuFlags() {
         try {
-            return Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
-                    .filter(line -> line.startsWith("flags"))
-                    .findFirst()
-                    .map(line -> Set.copyOf(Arrays.asList(line.substring(line.indexOf(':') + 1).trim().split("\\s+"))))
-                    .orElse(Set.of());
+            Path cpuinfo = Path.of("/proc/cpuinfo");
+            if (Files.isReadable(cpuinfo)) {
+                Optional<String> flags = Files.readAllLines(cpuinfo).stream().filter(line -> line.startsWith("flags")).findFirst();
+                if (flags.isPresent()) {
+                    return procCpuinfoFlags(flags.get());
+                }
+            }
         } catch (IOException | RuntimeException e) {
+            // fall through to the JVM's view
+        }
+        try {
+            HotSpotDiagnosticMXBean vm = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+            return jvmCpuFlags(Integer.parseInt(vm.getVMOption("UseAVX").getValue()), Boolean.parseBoolean(vm.getVMOption("UseFMA").getValue()));
+        } catch (LinkageError | RuntimeException e) {
             return Set.of();
         }
+    }
+
+    /** The flags of a /proc/cpuinfo "flags : fpu vme ..." line. */
+    static Set<String> procCpuinfoFlags(String line) {
+        return Set.copyOf(Arrays.asList(line.substring(line.indexOf(':') + 1).strip().split("\\s+")));
+    }
+
+    /**
+     * The flags HotSpot's own CPU detection vouches for ({@code -XX:UseAVX}, {@code -XX:UseFMA}),
+     * under their Linux names. Deliberately no AVX-512: UseAVX=3 says only avx512f, and HotSpot
+     * lowers it on some AVX-512 CPUs; so off Linux the AVX2 build is the best chosen. f16c is
+     * assumed with AVX2: every CPU with AVX2 has it.
+     */
+    static Set<String> jvmCpuFlags(int useAvx, boolean useFma) {
+        Set<String> flags = new TreeSet<>();
+        if (useAvx >= 1) {
+            flags.add("avx");
+        }
+        if (useAvx >= 2) {
+            flags.addAll(List.of("avx2", "f16c"));
+            if (useFma) {
+                flags.add("fma");
+            }
+        }
+        return Set.copyOf(flags);
+    }
+
+    /**
+     * Makes the calling thread's oneDNN calls use {@code threads} OpenMP threads: libgomp keeps
+     * the count per calling thread (omp_set_num_threads), and oneDNN sizes its teams from it.
+     */
+    static void useThreads(int threads) {
+        NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(threads);
+    }
+
+    /** The OpenMP thread count oneDNN calls made from this thread get (omp_get_max_threads). */
+    static int openMpThreads() {
+        return NativeOpsHolder.getInstance().getDeviceNativeOps().ompGetMaxThreads();
     }
 
     /** [2, 3] x [2, 3]^T on wrapped memory, checked exactly: proves loading, wrapping and the op call. */
@@ -159,7 +246,7 @@ final class Nd4jRuntime {
             for (int i = 0; i < 6; i++) {
                 a.setAtIndex(ValueLayout.JAVA_FLOAT, i, i + 1);
             }
-            matmulTransposedB(view(a, DataType.FLOAT, 2, 3), view(a, DataType.FLOAT, 2, 3), view(c, DataType.FLOAT, 2, 2));
+            matmulTransposedB(view(a, DataType.FLOAT, 2, 3), view(a, DataType.FLOAT, 2, 3), view(c, DataType.FLOAT, 2, 2), 1);
             float[] expected = {14, 32, 32, 77};
             for (int i = 0; i < 4; i++) {
                 if (c.getAtIndex(ValueLayout.JAVA_FLOAT, i) != expected[i]) {
@@ -167,6 +254,21 @@ final class Nd4jRuntime {
                             + " at " + i + ", expected " + expected[i]);
                 }
             }
+        }
+    }
+
+    /** Whether a [2, 2] x [2, 2]^T bfloat16 matmul runs (oneDNN 2.3 refuses it without AVX-512). */
+    private static boolean bf16Works() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = arena.allocate(4 * 2, 64);
+            MemorySegment c = arena.allocate(4 * 2, 64);
+            for (int i = 0; i < 4; i++) {
+                a.setAtIndex(ValueLayout.JAVA_SHORT, i, Nd4jLinear.bfloat16(i + 1));
+            }
+            matmulTransposedB(view(a, DataType.BFLOAT16, 2, 2), view(a, DataType.BFLOAT16, 2, 2), view(c, DataType.BFLOAT16, 2, 2), 1);
+            return Float.intBitsToFloat(c.getAtIndex(ValueLayout.JAVA_SHORT, 3) << 16) == 25f; // [3, 4] . [3, 4]
+        } catch (RuntimeException e) {
+            return false;
         }
     }
 
@@ -202,18 +304,20 @@ final class Nd4jRuntime {
     /**
      * {@code c = a b^T} through the {@code matmul} custom op (transpose flags 0, 1), which nd4j
      * hands to oneDNN for float32 in and out, or bfloat16 in and out. {@code INDArray.mmul} would
-     * go through OpenBLAS instead.
+     * go through OpenBLAS instead. oneDNN uses {@code threads} OpenMP threads.
      */
-    static void matmulTransposedB(INDArray a, INDArray b, INDArray c) {
+    static void matmulTransposedB(INDArray a, INDArray b, INDArray c, int threads) {
+        useThreads(threads);
         Nd4j.exec(DynamicCustomOp.builder("matmul").addInputs(a, b).addOutputs(c).addIntegerArguments(0, 1).build());
     }
 
     /**
      * A float32 NCHW convolution with an [out, in, k, k] weight and a bias through the
      * {@code conv2d} custom op (oneDNN): integer arguments kH, kW, sH, sW, pH, pW, dilation 1, 1,
-     * explicit padding (0), NCHW (0), weights OIHW (1).
+     * explicit padding (0), NCHW (0), weights OIHW (1). oneDNN uses {@code threads} OpenMP threads.
      */
-    static void conv2d(INDArray x, INDArray weight, INDArray bias, INDArray y, int kernel, int stride, int padding) {
+    static void conv2d(INDArray x, INDArray weight, INDArray bias, INDArray y, int kernel, int stride, int padding, int threads) {
+        useThreads(threads);
         Nd4j.exec(DynamicCustomOp.builder("conv2d").addInputs(x, weight, bias).addOutputs(y)
                 .addIntegerArguments(kernel, kernel, stride, stride, padding, padding, 1, 1, 0, 0, 1).build());
     }
