@@ -118,21 +118,13 @@ public final class Npy {
         }
         Path temp = target.resolveSibling("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
         // Created as any new file is (permissions from the umask), not owner-only as Files.createTempFile makes it.
-        OutputStream raw = Files.newOutputStream(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        try {
-            try (OutputStream out = new BufferedOutputStream(raw)) {
+        AtomicFiles.write(temp, target, t -> {
+            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(t, StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.WRITE))) {
                 out.write(header(shape));
                 out.write(body.array());
             }
-            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException | RuntimeException | Error e) {
-            try {
-                Files.deleteIfExists(temp);
-            } catch (IOException suppressed) {
-                e.addSuppressed(suppressed);
-            }
-            throw e;
-        }
+        }, StandardCopyOption.REPLACE_EXISTING);
     }
 
     /**

@@ -2,6 +2,7 @@ package io.github.magmajava.quant;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.magmajava.io.AtomicFiles;
 import io.github.magmajava.io.CheckpointException;
 import io.github.magmajava.io.DType;
 import io.github.magmajava.io.SafetensorsFile;
@@ -226,23 +227,15 @@ public final class Q8Cache {
         Path temp = temporaryFile(target);
         // Ctrl-C during the first load: the JVM's exit hook removes the partial file.
         temp.toFile().deleteOnExit();
-        try {
-            try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+        AtomicFiles.write(temp, target, t -> {
+            try (FileChannel out = FileChannel.open(t, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
                 writeFully(out, length, 0);
                 writeFully(out, ByteBuffer.wrap(header), 8);
                 quantizeInto(out, entries, dataStart);
                 out.force(true);
             }
-            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException | RuntimeException | Error e) {
-            try {
-                Files.deleteIfExists(temp);
-            } catch (IOException suppressed) {
-                e.addSuppressed(suppressed);
-            }
-            throw e;
-        }
+        }, StandardCopyOption.REPLACE_EXISTING);
     }
 
     /** All scales first, then all int8 values: every tensor starts aligned to its element size. */
