@@ -43,8 +43,6 @@ import java.util.Optional;
  * own KV cache and buffers. The checkpoint stays memory-mapped until {@link #close()}.
  */
 public final class Magma implements AutoCloseable {
-    private static final int THREADS_PER_PROCESSOR = 4;
-
     private final TensorFile checkpoint;
     private final MagmaConfig config;
     private final Backend backend;
@@ -103,14 +101,9 @@ public final class Magma implements AutoCloseable {
         this.loadTime = Duration.ofNanos(System.nanoTime() - start);
     }
 
-    /**
-     * The most threads {@link Builder#threads} takes: 4 per available processor. The decode
-     * workers spin while they wait, so threads past the processors only take turns with those
-     * that compute; a few per processor still leave room to measure that, and a typo such as
-     * 40000 is refused with this range rather than failing inside the thread pool.
-     */
+    /** The most threads {@link Builder#threads} takes: {@link CpuBackend#maxThreads()}, 4 per available processor. */
     public static int maxThreads() {
-        return THREADS_PER_PROCESSOR * Runtime.getRuntime().availableProcessors();
+        return CpuBackend.maxThreads();
     }
 
     /** Loads a checkpoint whose shapes match a preset ({@code magma_v1_1024} for the public one). */
@@ -318,11 +311,7 @@ public final class Magma implements AutoCloseable {
          * @throws IllegalArgumentException when {@code count} is not from 1 to {@link #maxThreads()}
          */
         public Builder threads(int count) {
-            if (count < 1 || count > maxThreads()) {
-                throw new IllegalArgumentException("threads must be from 1 to " + maxThreads() + " (" + THREADS_PER_PROCESSOR
-                        + " per available processor), found " + count);
-            }
-            this.threads = count;
+            this.threads = CpuBackend.checkThreads(count);
             return this;
         }
 

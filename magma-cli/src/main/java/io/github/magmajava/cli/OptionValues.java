@@ -2,6 +2,7 @@ package io.github.magmajava.cli;
 
 import io.github.magmajava.Magma;
 import io.github.magmajava.config.MagmaConfig;
+import io.github.magmajava.backend.cpu.CpuBackend;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
@@ -57,7 +58,8 @@ final class OptionValues {
         public Integer convert(String value) {
             int v = parseInt(value);
             if (v < 1 || v > Magma.maxThreads()) {
-                throw new TypeConversionException("must be from 1 to " + Magma.maxThreads() + " (4 per available processor), found " + v);
+                throw new TypeConversionException("must be from 1 to " + Magma.maxThreads() + " (" + CpuBackend.THREADS_PER_PROCESSOR
+                        + " per available processor), found " + v);
             }
             return v;
         }

@@ -30,13 +30,33 @@ public final class CpuBackend implements Backend {
     private final Q8Weights quantized;
 
     private CpuBackend(int threads, OneDnnMode mode, Q8Weights quantized) {
-        if (threads < 1) {
-            throw new IllegalArgumentException("threads must be >= 1, found " + threads);
-        }
+        checkThreads(threads);
         this.pool = new ForkJoinPool(threads);
         this.decode = new SpinningWorkers(threads);
         this.quantized = quantized;
         this.oneDnn = Nd4jKernels.open(mode, pool, decode).orElse(null);
+    }
+
+    /** Workers per available processor at most ({@link #maxThreads()}). */
+    public static final int THREADS_PER_PROCESSOR = 4;
+
+    /**
+     * The most worker threads a CPU backend takes: 4 per available processor. The decode workers
+     * spin while they wait, so threads past the processors only take turns with those that
+     * compute; a few per processor still leave room to measure that, and a typo such as 40000 is
+     * refused with this range rather than failing inside the thread pool.
+     */
+    public static int maxThreads() {
+        return THREADS_PER_PROCESSOR * Runtime.getRuntime().availableProcessors();
+    }
+
+    /** @throws IllegalArgumentException when {@code threads} is not from 1 to {@link #maxThreads()} */
+    public static int checkThreads(int threads) {
+        if (threads < 1 || threads > maxThreads()) {
+            throw new IllegalArgumentException("threads must be from 1 to " + maxThreads() + " (" + THREADS_PER_PROCESSOR
+                    + " per available processor), found " + threads);
+        }
+        return threads;
     }
 
     /** One worker per available processor; oneDNN as {@link OneDnnMode#configured()} says. */
