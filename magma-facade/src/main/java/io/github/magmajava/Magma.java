@@ -5,8 +5,9 @@ import io.github.magmajava.backend.cpu.CpuBackend;
 import io.github.magmajava.backend.cpu.OneDnnMode;
 import io.github.magmajava.clip.ImagePrefix;
 import io.github.magmajava.config.MagmaConfig;
+import io.github.magmajava.config.SequenceMode;
 import io.github.magmajava.gptj.GptjModel;
-import io.github.magmajava.gptj.KvCache;
+import io.github.magmajava.gptj.Sequence;
 import io.github.magmajava.image.ClipPreprocessor;
 import io.github.magmajava.image.PreprocessedImage;
 import io.github.magmajava.io.CacheDirectory;
@@ -53,6 +54,7 @@ public final class Magma implements AutoCloseable {
     private final GptjModel languageModel;
     private final Gpt2Tokenizer tokenizer;
     private final ClipPreprocessor preprocessor;
+    private final SequenceMode sequenceMode;
     private final Duration loadTime;
 
     private Magma(Builder b) throws IOException {
@@ -88,6 +90,7 @@ public final class Magma implements AutoCloseable {
             this.preprocessor = ClipPreprocessor.of(config.visual().imageResolution());
             this.checkpoint = file;
             this.quantized = q8;
+            this.sequenceMode = b.sequenceMode;
         } catch (IOException | RuntimeException e) {
             if (created != null) {
                 created.close();
@@ -161,13 +164,8 @@ public final class Magma implements AutoCloseable {
         float[] embeddings = imagePrefix.encode(image.pixels());
         long t2 = System.nanoTime();
 
-        int rows = imageTokens + promptIds.length;
-        float[] input = Arrays.copyOf(embeddings, rows * d);
-        float[] text = new float[promptIds.length * d];
-        languageModel.embed(promptIds, text);
-        System.arraycopy(text, 0, input, imageTokens * d, text.length);
-        KvCache cache = languageModel.newCache(rows + maxNew);
-        float[] logits = languageModel.forward(input, rows, cache);
+        Sequence sequence = languageModel.sequence(sequenceMode, imageTokens + promptIds.length + maxNew);
+        float[] logits = sequence.start(embeddings, imageTokens, promptIds);
         long t3 = System.nanoTime();
 
         Sampler sampler = Sampler.create(options);
@@ -176,7 +174,6 @@ public final class Magma implements AutoCloseable {
         int[] tokens = new int[maxNew];
         int count = 0;
         StopReason reason = maxNew < options.maxNewTokens() ? StopReason.CONTEXT_FULL : StopReason.MAX_TOKENS;
-        float[] step = new float[d];
         int decodeSteps = 0;
         while (true) {
             if (request.captureTensors()) {
@@ -192,8 +189,7 @@ public final class Magma implements AutoCloseable {
             if (count == maxNew) {
                 break;
             }
-            languageModel.embed(new int[] {token}, step);
-            logits = languageModel.forward(step, 1, cache);
+            logits = sequence.next(token);
             decodeSteps++;
         }
         announcer.finish();
@@ -287,6 +283,7 @@ public final class Magma implements AutoCloseable {
         private WeightFormat format = WeightFormat.FP16;
         private Path cacheDirectory;
         private OneDnnMode oneDnn;
+        private SequenceMode sequenceMode = SequenceMode.KV_CACHE;
 
         private Builder(Path checkpoint) {
             this.checkpoint = Objects.requireNonNull(checkpoint, "checkpoint");
@@ -343,6 +340,16 @@ public final class Magma implements AutoCloseable {
          */
         public Builder oneDnn(OneDnnMode mode) {
             this.oneDnn = Objects.requireNonNull(mode, "oneDnn");
+            return this;
+        }
+
+        /**
+         * How each generation feeds the model (default {@link SequenceMode#KV_CACHE}).
+         * {@link SequenceMode#STATIC} is the seed's: no cache, the padded sequence rerun for every
+         * token; the same tokens, for comparing with it and with fixed-shape device runtimes.
+         */
+        public Builder sequenceMode(SequenceMode mode) {
+            this.sequenceMode = Objects.requireNonNull(mode, "sequenceMode");
             return this;
         }
 

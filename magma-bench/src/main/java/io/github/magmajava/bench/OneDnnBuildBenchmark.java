@@ -92,7 +92,7 @@ public class OneDnnBuildBenchmark extends BenchmarkSettings {
             try (RandomWeights random = new RandomWeights(3)) {
                 int depth = shape.in * shape.kernel * shape.kernel;
                 backend = backend(threads);
-                conv = backend.conv2d(random.heWeights(shape.out * depth, depth), random.activations(shape.out),
+                conv = backend.conv2d("conv", random.heWeights(shape.out * depth, depth), random.activations(shape.out),
                         shape.in, shape.out, shape.kernel, shape.stride, shape.padding());
                 x = random.activations(shape.in * shape.size * shape.size);
                 y = new float[shape.out * shape.outSize() * shape.outSize()];

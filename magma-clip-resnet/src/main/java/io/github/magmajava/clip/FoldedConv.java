@@ -12,10 +12,11 @@ import java.util.Arrays;
  * {@code w' = w * gamma / sqrt(var + eps)}, {@code b' = beta - mean * gamma / sqrt(var + eps)},
  * computed in double from the checkpoint's (fp16) values and rounded once to float.
  *
+ * @param name   the checkpoint's name of the convolution weight
  * @param weight [outChannels, inChannels, kernel, kernel]
  * @param bias   [outChannels]
  */
-public record FoldedConv(float[] weight, float[] bias, int inChannels, int outChannels, int kernel) {
+public record FoldedConv(String name, float[] weight, float[] bias, int inChannels, int outChannels, int kernel) {
 
     /** PyTorch's BatchNorm2d default, which CLIP keeps. */
     public static final double BATCH_NORM_EPS = 1e-5;
@@ -54,17 +55,17 @@ public record FoldedConv(float[] weight, float[] bias, int inChannels, int outCh
                 weight[i] = (float) (conv.getFloat(i) * scale);
             }
         }
-        return new FoldedConv(weight, bias, in, out, k);
+        return new FoldedConv(conv.name(), weight, bias, in, out, k);
     }
 
     /** The folded convolution as the backend runs it. */
     public Conv2d prepare(Backend backend, int stride, int padding) {
-        return backend.conv2d(weight, bias, inChannels, outChannels, kernel, stride, padding);
+        return backend.conv2d(name, weight, bias, inChannels, outChannels, kernel, stride, padding);
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof FoldedConv f && inChannels == f.inChannels && outChannels == f.outChannels && kernel == f.kernel
+        return o instanceof FoldedConv f && name.equals(f.name) && inChannels == f.inChannels && outChannels == f.outChannels && kernel == f.kernel
                 && Arrays.equals(weight, f.weight) && Arrays.equals(bias, f.bias);
     }
 

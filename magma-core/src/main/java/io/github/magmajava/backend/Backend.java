@@ -15,14 +15,41 @@ import java.util.function.Supplier;
 public interface Backend extends AutoCloseable {
     String name();
 
-    /** Prepares {@code y = x W^T + b} from a [out, in] float16/bfloat16/float32 weight; bias may be null. */
+    /**
+     * The devices a tensor-parallel block runs on: model code runs each device's part of a block
+     * ({@link Linear#forward(int, float[], int, float[])}) and joins the parts with
+     * {@link #allReduce}. 1 for a single-device backend, where that is the whole layer.
+     */
+    default int devices() {
+        return 1;
+    }
+
+    /**
+     * Prepares {@code y = x W^T + b} from a [out, in] float16/bfloat16/float32 weight; bias may be
+     * null. {@code split} is how a tensor-parallel backend shards it over {@link #devices()}.
+     */
     Linear linear(Tensor weight, Tensor bias, Split split);
 
     /**
      * Prepares a convolution from fp32 weights [out, in, k, k] (BatchNorm already folded in) and
-     * a bias [out].
+     * a bias [out]; {@code name} is the checkpoint's name of the convolution weight, so a staging
+     * backend can find it in its plan.
      */
-    Conv2d conv2d(float[] weight, float[] bias, int inChannels, int outChannels, int kernel, int stride, int padding);
+    Conv2d conv2d(String name, float[] weight, float[] bias, int inChannels, int outChannels, int kernel, int stride,
+            int padding);
+
+    /**
+     * Sums the devices' partial results into {@code partials[0]}: {@code p0[i] = ((p0[i] + p1[i]) + p2[i]) + ...}
+     * for {@code i < n}, always in device order, so that a run is reproducible bit for bit.
+     *
+     * @return {@code partials[0]}, which then holds the sum (untouched with one device)
+     */
+    default float[] allReduce(float[][] partials, int n) {
+        for (int device = 1; device < partials.length; device++) {
+            add(partials[0], partials[device], n);
+        }
+        return partials[0];
+    }
 
     /** Runs {@code body} as one phase; staging backends load {@code phase.weights()} first. */
     default <T> T run(Phase phase, Supplier<T> body) {

@@ -46,7 +46,7 @@ public final class ReferenceBackend implements Backend {
     }
 
     @Override
-    public Conv2d conv2d(float[] weight, float[] bias, int inChannels, int outChannels, int kernel, int stride, int padding) {
+    public Conv2d conv2d(String name, float[] weight, float[] bias, int inChannels, int outChannels, int kernel, int stride, int padding) {
         return new AbstractConv2d(weight, bias, inChannels, outChannels, kernel, stride, padding) {
             @Override
             public void forward(float[] x, int h, int w, float[] y) {

@@ -1,8 +1,11 @@
 package io.github.magmajava.backend;
 
 /**
- * How a tensor-parallel backend may shard a weight across devices (the seed's 4-IPU layout).
- * A hint only: a single-device backend ignores it, and results never depend on it.
+ * How a tensor-parallel backend shards a weight across its {@link Backend#devices()} (the seed's
+ * 4-IPU layout). A single-device backend ignores it. Model code runs the per-device parts of
+ * {@code OUTPUT_COLUMNS} and {@code INPUT_ROWS} layers itself ({@link Linear#forward(int, float[], int, float[])});
+ * {@code REPLICATED} and {@code VOCABULARY} layers are whole to model code, a backend splits
+ * {@code VOCABULARY} ones inside {@link Linear#forward(float[], int, float[])}.
  */
 public enum Split {
     /** Every device holds the whole weight (LayerNorms, the image prefix). */

@@ -87,8 +87,8 @@ class BackendConformanceTest {
         float[] weight = random(rnd, out * in * k * k);
         float[] bias = random(rnd, out);
         float[] x = random(rnd, in * h * w);
-        Conv2d ref = REFERENCE.conv2d(weight, bias, in, out, k, stride, pad);
-        Conv2d fast = backend.conv2d(weight, bias, in, out, k, stride, pad);
+        Conv2d ref = REFERENCE.conv2d("conv", weight, bias, in, out, k, stride, pad);
+        Conv2d fast = backend.conv2d("conv", weight, bias, in, out, k, stride, pad);
         int oh = ref.outSize(h), ow = ref.outSize(w);
         float[] expected = new float[out * oh * ow];
         float[] actual = new float[out * oh * ow];

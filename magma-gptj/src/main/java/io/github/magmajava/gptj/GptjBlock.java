@@ -7,11 +7,19 @@ import io.github.magmajava.weights.BlockWeights;
 
 /**
  * One GPT-J block with MAGMA's adapter, parallel residual with a single LayerNorm:
- * {@code h = ln_1(x); x' = x + (attn(h) + adapter(mlp(h)))}.
+ * {@code h = ln_1(x); m = c_proj(gelu_new(c_fc(h))); x' = x + attn(h) + m + W2 relu(W1 m + b1) + b2}, summed
+ * as {@code x + ((attn(h) + W2 relu(..) + b2) + m)}.
+ *
+ * <p>Tensor-parallel as the seed runs it on its devices: every device normalises the whole x,
+ * runs its heads and its slice of the MLP, and the block joins the devices' partial sums with two
+ * all-reduces, the fewest the adapter allows: the MLP's (the adapter's relu needs the whole m),
+ * then one for attention and adapter together.
  */
 final class GptjBlock {
     /** GPT-J's LayerNorm epsilon (ln_1 and ln_f). */
     static final float LAYER_NORM_EPS = 1e-5f;
+    /** All-reduces per block: the MLP's, then attention and adapter together. */
+    static final int ALL_REDUCES = 2;
 
     private final int layer;
     private final int hiddenSize;
@@ -41,27 +49,47 @@ final class GptjBlock {
 
     /** In place on the residual stream x [rows, d] of rows new positions at {@code cache.length()}. */
     void forward(float[] x, int rows, KvCache cache, Workspace ws) {
-        layerNorm(x, rows, ws.normed);
-        attention(ws.normed, rows, cache, ws, ws.attention);
-        mlp(ws.normed, rows, ws, ws.mlp);
         int n = rows * hiddenSize;
-        // attn + mlp first, then the residual: the order PyTorch sums them in.
-        backend.add(ws.mlp, ws.attention, n);
-        backend.add(x, ws.mlp, n);
+        layerNorm(x, rows, ws.normed);
+        for (int device = 0; device < ws.devices(); device++) {
+            attention.forward(device, ws.normed, rows, cache, layer, ws.device(device));
+            feedForward.forward(device, ws.normed, rows, ws.device(device));
+        }
+        float[] m = backend.allReduce(ws.mlpPartials, n);
+        for (int device = 0; device < ws.devices(); device++) {
+            Workspace.Device w = ws.device(device);
+            adapter.forward(device, m, rows, w);
+            backend.add(w.attention, w.adapterOut, n);
+        }
+        float[] attentionAndAdapter = backend.allReduce(ws.attentionPartials, n);
+        backend.add(attentionAndAdapter, m, n);
+        backend.add(x, attentionAndAdapter, n);
     }
 
     void layerNorm(float[] x, int rows, float[] out) {
         backend.layerNorm(x, rows, hiddenSize, lnWeight, lnBias, LAYER_NORM_EPS, out);
     }
 
-    /** attn(h) into out [rows, d]; stores the rows' keys and values in this block's cache layer. */
+    /** attn(h) into out [rows, d], every device's heads joined; stores the rows' keys and values in the cache. */
     void attention(float[] h, int rows, KvCache cache, Workspace ws, float[] out) {
-        attention.forward(h, rows, cache, layer, ws, out);
+        for (int device = 0; device < ws.devices(); device++) {
+            attention.forward(device, h, rows, cache, layer, ws.device(device));
+        }
+        System.arraycopy(backend.allReduce(ws.attentionPartials, rows * hiddenSize), 0, out, 0, rows * hiddenSize);
     }
 
-    /** The MLP with its adapter, {@code adapter(c_proj(gelu_new(c_fc(h)))}, into out [rows, d]. */
+    /** The MLP with its adapter, {@code m + adapter(m)} with {@code m = c_proj(gelu_new(c_fc(h)))}, into out [rows, d]. */
     void mlp(float[] h, int rows, Workspace ws, float[] out) {
-        feedForward.forward(h, rows, ws.inner, out);
-        adapter.apply(out, rows, ws.bottleneck, ws.adapterOut);
+        int n = rows * hiddenSize;
+        for (int device = 0; device < ws.devices(); device++) {
+            feedForward.forward(device, h, rows, ws.device(device));
+        }
+        float[] m = backend.allReduce(ws.mlpPartials, n);
+        for (int device = 0; device < ws.devices(); device++) {
+            adapter.forward(device, m, rows, ws.device(device));
+        }
+        float[] up = backend.allReduce(ws.adapterPartials, n);
+        System.arraycopy(m, 0, out, 0, n);
+        backend.add(out, up, n);
     }
 }

@@ -5,6 +5,7 @@ import io.github.magmajava.backend.Linear;
 import io.github.magmajava.backend.Phase;
 import io.github.magmajava.backend.Split;
 import io.github.magmajava.config.MagmaConfig;
+import io.github.magmajava.config.SequenceMode;
 import io.github.magmajava.config.TransformerConfig;
 import io.github.magmajava.io.Tensor;
 import io.github.magmajava.weights.BlockWeights;
@@ -63,6 +64,7 @@ public final class GptjModel {
         Objects.requireNonNull(config, "config");
         Objects.requireNonNull(backend, "backend");
         checkShapes(w, config);
+        checkDevices(config, backend);
         return new GptjModel(w, config, backend);
     }
 
@@ -80,7 +82,20 @@ public final class GptjModel {
             throw new IllegalArgumentException("KV cache capacity must be between 1 and the model's " + t.maxPositions()
                     + " positions, found " + capacity);
         }
-        return new KvCache(t.layers(), capacity, t.hiddenSize());
+        return new KvCache(t.layers(), backend.devices(), capacity, t.hiddenSize() / backend.devices());
+    }
+
+    /**
+     * A generation's positions in {@code mode}: {@link SequenceMode#KV_CACHE} keeps a cache of
+     * {@code capacity} positions and runs each new token alone; {@link SequenceMode#STATIC} is the
+     * seed's, the image and the text padded to the config's sequence length rerun whole for every
+     * token.
+     */
+    public Sequence sequence(SequenceMode mode, int capacity) {
+        return switch (mode) {
+            case KV_CACHE -> new CachedSequence(this, newCache(capacity));
+            case STATIC -> new PaddedSequence(this);
+        };
     }
 
     /**
@@ -120,9 +135,27 @@ public final class GptjModel {
      */
     public float[] forward(float[] inputEmbeddings, int rows, KvCache cache) {
         checkRows(inputEmbeddings, rows, cache);
-        Workspace ws = new Workspace(rows, config);
-        float[] x = hiddenStates(inputEmbeddings, rows, cache, ws);
-        return backend.run(headPhase, () -> logitsOfLastRow(x, rows));
+        float[] x = hiddenStates(inputEmbeddings, rows, cache, newWorkspace(rows));
+        return backend.run(headPhase, () -> logitsOfRow(x, rows - 1));
+    }
+
+    /**
+     * Runs {@code rows} positions from position 0 with no cache kept (the seed's static sequence
+     * mode) and returns the logits [vocabSize] of row {@code row}: causal attention makes them
+     * independent of the rows after it.
+     */
+    public float[] forwardFromStart(float[] inputEmbeddings, int rows, int row) {
+        if (row < 0 || row >= rows) {
+            throw new IllegalArgumentException("row " + row + " is not one of the " + rows + " rows run");
+        }
+        KvCache positions = newCache(rows);
+        float[] x = hiddenStates(inputEmbeddings, rows, positions, newWorkspace(rows));
+        return backend.run(headPhase, () -> logitsOfRow(x, row));
+    }
+
+    /** Buffers for one forward call of {@code rows} rows on this model's backend. */
+    Workspace newWorkspace(int rows) {
+        return new Workspace(rows, config, backend.devices());
     }
 
     /** Block {@code i}, for parity tests of its parts. */
@@ -152,9 +185,9 @@ public final class GptjModel {
         backend.layerNorm(x, rows, config.transformer().hiddenSize(), lnFWeight, lnFBias, GptjBlock.LAYER_NORM_EPS, out);
     }
 
-    private float[] logitsOfLastRow(float[] x, int rows) {
+    private float[] logitsOfRow(float[] x, int row) {
         int d = config.transformer().hiddenSize();
-        float[] last = Arrays.copyOfRange(x, (rows - 1) * d, rows * d);
+        float[] last = Arrays.copyOfRange(x, row * d, (row + 1) * d);
         finalNorm(last, 1, last);
         float[] logits = new float[config.transformer().vocabSize()];
         lmHead.forward(last, 1, logits);
@@ -163,9 +196,11 @@ public final class GptjModel {
 
     private void checkRows(float[] inputEmbeddings, int rows, KvCache cache) {
         TransformerConfig t = config.transformer();
-        if (cache.layers() != t.layers() || cache.width() != t.hiddenSize()) {
+        if (cache.layers() != t.layers() || cache.devices() != backend.devices()
+                || cache.width() != t.hiddenSize() / backend.devices()) {
             throw new IllegalArgumentException("the KV cache was made for another model (" + cache.layers() + " layers x "
-                    + cache.width() + ", this one has " + t.layers() + " x " + t.hiddenSize() + ")");
+                    + cache.devices() + " devices x " + cache.width() + ", this one has " + t.layers() + " x "
+                    + backend.devices() + " x " + t.hiddenSize() / backend.devices() + ")");
         }
         if (rows < 1) {
             throw new IllegalArgumentException("rows must be >= 1, found " + rows);
@@ -174,6 +209,18 @@ public final class GptjModel {
         if (inputEmbeddings.length < (long) rows * t.hiddenSize()) {
             throw new IllegalArgumentException("input embeddings hold " + inputEmbeddings.length + " floats, " + rows + " rows of "
                     + t.hiddenSize() + " need " + (long) rows * t.hiddenSize());
+        }
+    }
+
+    /** The backend's devices must split heads, MLP and adapter into equal whole parts. */
+    private static void checkDevices(MagmaConfig config, Backend backend) {
+        int devices = backend.devices();
+        TransformerConfig t = config.transformer();
+        int bottleneck = t.hiddenSize() / config.adapter().downsampleFactor();
+        if (devices < 1 || t.heads() % devices != 0 || t.mlpSize() % devices != 0 || bottleneck % devices != 0) {
+            throw new IllegalArgumentException("backend " + backend.name() + " runs on " + devices + " devices, which must divide"
+                    + " the " + t.heads() + " heads, the MLP's " + t.mlpSize() + " and the adapter's " + bottleneck
+                    + " hidden units of config '" + config.name() + "'");
         }
     }
 

@@ -85,7 +85,7 @@ class GptjParityTest {
             int d = f.t().hiddenSize();
             assertThat(f.input()).as("[image embeddings ; wte[prompt]]").containsExactly(f.npy("block0_input"));
             GptjBlock block = f.model().block(0);
-            Workspace ws = new Workspace(rows, f.model().config());
+            Workspace ws = f.model().newWorkspace(rows);
 
             float[] ln1 = new float[rows * d];
             block.layerNorm(f.input(), rows, ln1);
@@ -116,7 +116,7 @@ class GptjParityTest {
             f.model().forward(f.input(), rows - 1, cache);
             float[] lastLn1 = Arrays.copyOfRange(f.npy("block0_ln1"), (rows - 1) * d, rows * d);
             float[] out = new float[d];
-            f.model().block(0).attention(lastLn1, 1, cache, new Workspace(1, f.model().config()), out);
+            f.model().block(0).attention(lastLn1, 1, cache, f.model().newWorkspace(1), out);
             assertClose("block0_attention_cached_last", out, f.npy("block0_attention_cached_last"), PIECE_TOLERANCE);
         });
     }
@@ -127,7 +127,7 @@ class GptjParityTest {
             throws IOException {
         withFixture(fixture, backend, f -> {
             int rows = f.rows();
-            float[] x = f.model().hiddenStates(f.input(), rows, f.model().newCache(rows), new Workspace(rows, f.model().config()));
+            float[] x = f.model().hiddenStates(f.input(), rows, f.model().newCache(rows), f.model().newWorkspace(rows));
             float[] hidden = new float[x.length];
             f.model().finalNorm(x, rows, hidden);
             assertClose("hidden_final", hidden, f.npy("hidden_final"), PIECE_TOLERANCE);

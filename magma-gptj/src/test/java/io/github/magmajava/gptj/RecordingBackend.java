@@ -66,8 +66,8 @@ final class RecordingBackend implements Backend {
     }
 
     @Override
-    public Conv2d conv2d(float[] weight, float[] bias, int inChannels, int outChannels, int kernel, int stride, int padding) {
-        return delegate.conv2d(weight, bias, inChannels, outChannels, kernel, stride, padding);
+    public Conv2d conv2d(String name, float[] weight, float[] bias, int inChannels, int outChannels, int kernel, int stride, int padding) {
+        return delegate.conv2d(name, weight, bias, inChannels, outChannels, kernel, stride, padding);
     }
 
     @Override

@@ -5,6 +5,7 @@ import io.github.magmajava.backend.Conv2d;
 import io.github.magmajava.backend.Linear;
 import io.github.magmajava.backend.Split;
 import io.github.magmajava.io.Tensor;
+import io.github.magmajava.quant.Q8Tensor;
 import io.github.magmajava.quant.Q8Weights;
 import java.util.Objects;
 import java.util.Optional;
@@ -106,6 +107,18 @@ public final class CpuBackend implements Backend {
         }
         WeightMatrix w = quantized == null ? WeightMatrix.of(weight)
                 : quantized.find(weight).map(WeightMatrix::of).orElseGet(() -> WeightMatrix.of(weight));
+        return linear(w, bias);
+    }
+
+    /**
+     * Prepares {@code y = x W^T + b} over int8 weights as they are (a staging backend's copy of a
+     * shard of the q8 cache); bias may be null.
+     */
+    public Linear linear(Q8Tensor weight, Tensor bias) {
+        return linear(WeightMatrix.of(weight), bias);
+    }
+
+    private Linear linear(WeightMatrix w, Tensor bias) {
         float[] b = bias == null ? null : bias.toFloatArray();
         if (b != null && b.length != w.rows) {
             throw new IllegalArgumentException("linear bias " + bias.name() + " must have " + w.rows + " values, found " + b.length);
@@ -132,7 +145,7 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public Conv2d conv2d(float[] weight, float[] bias, int inChannels, int outChannels, int kernel, int stride, int padding) {
+    public Conv2d conv2d(String name, float[] weight, float[] bias, int inChannels, int outChannels, int kernel, int stride, int padding) {
         if (oneDnn != null) {
             return oneDnn.conv2d(weight, bias, inChannels, outChannels, kernel, stride, padding);
         }

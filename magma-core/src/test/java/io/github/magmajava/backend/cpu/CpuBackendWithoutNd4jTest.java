@@ -35,8 +35,8 @@ class CpuBackendWithoutNd4jTest {
                 assertThat(backends.getMethod("oneDnnMode").invoke(backend)).hasToString("OFF");
                 assertThat(backends.getMethod("oneDnnBuild").invoke(backend)).hasToString("Optional.empty");
                 // a 3 x 3 convolution of ones over ones: 9 at the centre
-                Method conv2d = backends.getMethod("conv2d", float[].class, float[].class, int.class, int.class, int.class, int.class, int.class);
-                Object conv = conv2d.invoke(backend, new float[] {1, 1, 1, 1, 1, 1, 1, 1, 1}, new float[] {0}, 1, 1, 3, 1, 1);
+                Method conv2d = backends.getMethod("conv2d", String.class, float[].class, float[].class, int.class, int.class, int.class, int.class, int.class);
+                Object conv = conv2d.invoke(backend, "conv", new float[] {1, 1, 1, 1, 1, 1, 1, 1, 1}, new float[] {0}, 1, 1, 3, 1, 1);
                 float[] y = new float[9];
                 loader.loadClass("io.github.magmajava.backend.Conv2d").getMethod("forward", float[].class, int.class, int.class, float[].class)
                         .invoke(conv, new float[] {1, 1, 1, 1, 1, 1, 1, 1, 1}, 3, 3, y);

@@ -115,7 +115,7 @@ final class OneDnnBench {
             float[] y = new float[c.out * c.outSize() * c.outSize()];
             StringBuilder line = new StringBuilder(String.format("%-20s %4d -> %4d k%d s%d @%3d", c.name, c.in, c.out, c.k, c.stride, c.size));
             for (int i = 0; i < backends.size(); i++) {
-                Conv2d conv = backends.get(i).conv2d(weight, bias, c.in, c.out, c.k, c.stride, c.k / 2);
+                Conv2d conv = backends.get(i).conv2d("conv", weight, bias, c.in, c.out, c.k, c.stride, c.k / 2);
                 double best = best(reps, () -> conv.forward(x, c.size, c.size, y));
                 total[i] += best;
                 line.append(String.format(" | %s %.4f s %6.1f GF/s", backends.get(i).oneDnnMode(), best, c.flops() / best / 1e9));

@@ -210,8 +210,8 @@ class OneDnnKernelsTest {
         float[] weight = random(rnd, out * in * k * k);
         float[] bias = random(rnd, out);
         float[] x = random(rnd, in * h * w);
-        Conv2d ref = REFERENCE.conv2d(weight, bias, in, out, k, stride, pad);
-        Conv2d fast = backend.conv2d(weight, bias, in, out, k, stride, pad);
+        Conv2d ref = REFERENCE.conv2d("conv", weight, bias, in, out, k, stride, pad);
+        Conv2d fast = backend.conv2d("conv", weight, bias, in, out, k, stride, pad);
         assertThat(fast).isInstanceOf(mode == OneDnnMode.OFF ? Im2colConv.class : Nd4jConv.class);
         int oh = ref.outSize(h), ow = ref.outSize(w);
         assertThat(fast.outSize(h)).isEqualTo(oh);
@@ -225,9 +225,9 @@ class OneDnnKernelsTest {
     @Test
     void convRejectsBadGeometryAndBuffers() {
         assumeOneDnn();
-        assertThatThrownBy(() -> FP32.conv2d(new float[10], new float[2], 1, 2, 3, 1, 1))
+        assertThatThrownBy(() -> FP32.conv2d("conv", new float[10], new float[2], 1, 2, 3, 1, 1))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("weight has 10 values, expected 18");
-        Conv2d conv = FP32.conv2d(new float[2 * 3 * 9], new float[2], 3, 2, 3, 1, 0);
+        Conv2d conv = FP32.conv2d("conv", new float[2 * 3 * 9], new float[2], 3, 2, 3, 1, 0);
         assertThatThrownBy(() -> conv.forward(new float[3 * 2 * 2], 2, 2, new float[8]))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("smaller than kernel 3");
         assertThatThrownBy(() -> conv.forward(new float[3 * 5 * 5 - 1], 5, 5, new float[2 * 9]))
@@ -244,7 +244,7 @@ class OneDnnKernelsTest {
         assumeOneDnn();
         SplittableRandom rnd = new SplittableRandom(6);
         Linear linear = FP32.linear(tensor("w", DType.FLOAT16, rnd, 72, 130), tensor("b", DType.FLOAT16, rnd, 72), Split.REPLICATED);
-        Conv2d conv = FP32.conv2d(random(rnd, 16 * 8 * 9), random(rnd, 16), 8, 16, 3, 1, 1);
+        Conv2d conv = FP32.conv2d("conv", random(rnd, 16 * 8 * 9), random(rnd, 16), 8, 16, 3, 1, 1);
         List<float[]> inputs = new ArrayList<>();
         List<float[]> expectedLinear = new ArrayList<>();
         List<float[]> expectedConv = new ArrayList<>();
@@ -291,7 +291,7 @@ class OneDnnKernelsTest {
         CpuBackend backend = CpuBackend.withThreads(1, OneDnnMode.FP32);
         SplittableRandom rnd = new SplittableRandom(3);
         Linear linear = backend.linear(tensor("w", DType.FLOAT16, rnd, 8, 16), null, Split.REPLICATED);
-        Conv2d conv = backend.conv2d(random(rnd, 4 * 2 * 9), random(rnd, 4), 2, 4, 3, 1, 1);
+        Conv2d conv = backend.conv2d("conv", random(rnd, 4 * 2 * 9), random(rnd, 4), 2, 4, 3, 1, 1);
         float[] y = new float[6 * 8];
         linear.forward(random(rnd, 6 * 16), 6, y);
         backend.close();

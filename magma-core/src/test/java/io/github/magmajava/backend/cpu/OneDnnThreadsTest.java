@@ -44,7 +44,7 @@ class OneDnnThreadsTest {
             try (CpuBackend backend = CpuBackend.withThreads(threads, OneDnnMode.FP32)) {
                 assumeOneDnn(backend);
                 Linear linear = backend.linear(weight(), null, Split.REPLICATED);
-                Conv2d conv = backend.conv2d(new float[32 * 16 * 9], new float[32], 16, 32, 3, 1, 1);
+                Conv2d conv = backend.conv2d("conv", new float[32 * 16 * 9], new float[32], 16, 32, 3, 1, 1);
                 String name = "omp-probe-" + threads; // Linux keeps 15 characters of a thread's name
                 int[] seen = onNewThread(name, () -> {
                     linear.forward(new float[ROWS * K], ROWS, new float[ROWS * N]);
