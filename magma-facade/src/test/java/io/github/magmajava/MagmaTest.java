@@ -50,7 +50,7 @@ class MagmaTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny_a", "tiny_b"})
+    @ValueSource(strings = {"tiny_a", "tiny_b", "tiny_c"})
     void greedyGenerationReproducesPyTorch(String name) throws IOException {
         try (Magma magma = load(name)) {
             JsonNode greedy = json(name, "greedy.json");

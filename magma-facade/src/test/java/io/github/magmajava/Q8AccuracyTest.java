@@ -38,7 +38,7 @@ class Q8AccuracyTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny_a", "tiny_b"})
+    @ValueSource(strings = {"tiny_a", "tiny_b", "tiny_c"})
     void int8LogitsStayCloseToFp16AndGreedyTokensAgree(String name) throws IOException {
         Generation fp16;
         Generation q8;

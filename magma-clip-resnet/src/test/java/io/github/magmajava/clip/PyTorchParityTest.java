@@ -32,7 +32,7 @@ class PyTorchParityTest {
     private static final Pattern SAVED_BLOCK = Pattern.compile("stage(\\d)_block(\\d+)_input\\.npy");
 
     static Stream<Arguments> fixturesAndBackends() {
-        return Backends.times(List.of("tiny_a", "tiny_b")).map(a -> Arguments.of(a.get()[1], a.get()[0]));
+        return Backends.times(List.of("tiny_a", "tiny_b", "tiny_c")).map(a -> Arguments.of(a.get()[1], a.get()[0]));
     }
 
     @ParameterizedTest(name = "{0} on {1}")

@@ -42,7 +42,7 @@ class GptjParityTest {
     static Stream<Arguments> cases() {
         Supplier<Backend> reference = ReferenceBackend::new;
         Supplier<Backend> cpu = () -> CpuBackend.withThreads(2);
-        return Stream.of("tiny_a", "tiny_b").flatMap(f -> Stream.of(
+        return Stream.of("tiny_a", "tiny_b", "tiny_c").flatMap(f -> Stream.of(
                 Arguments.of(f, "reference", reference), Arguments.of(f, "cpu", cpu)));
     }
 
