@@ -1,6 +1,8 @@
 package io.github.magmajava;
 
 import io.github.magmajava.backend.Backend;
+import io.github.magmajava.backend.BackendContext;
+import io.github.magmajava.backend.BackendFactory;
 import io.github.magmajava.backend.cpu.CpuBackend;
 import io.github.magmajava.backend.cpu.OneDnnMode;
 import io.github.magmajava.clip.ImagePrefix;
@@ -67,20 +69,14 @@ public final class Magma implements AutoCloseable {
                     () -> new CheckpointException(b.checkpoint, "its shapes match no preset (" + MagmaConfig.presetNames()
                             + "); give the model config explicitly"));
             MagmaWeights weights = MagmaWeights.bind(file, config);
+            if (b.format == WeightFormat.Q8) {
+                q8 = Q8Cache.open(b.checkpoint, Q8Cache.linearWeights(weights.languageModel()),
+                        b.cacheDirectory != null ? b.cacheDirectory : CacheDirectory.resolve());
+            }
             if (b.backend == null) {
-                CpuBackend.Builder cpu = CpuBackend.builder();
-                if (b.format == WeightFormat.Q8) {
-                    q8 = Q8Cache.open(b.checkpoint, Q8Cache.linearWeights(weights.languageModel()),
-                            b.cacheDirectory != null ? b.cacheDirectory : CacheDirectory.resolve());
-                    cpu.quantized(q8);
-                }
-                if (b.threads > 0) {
-                    cpu.threads(b.threads);
-                }
-                if (b.oneDnn != null) {
-                    cpu.oneDnn(b.oneDnn);
-                }
-                created = cpu.build();
+                BackendFactory factory = b.factory != null ? b.factory : CpuBackend::create;
+                created = factory.create(new BackendContext(config, b.format, Optional.ofNullable(q8), b.sequenceMode, b.threads,
+                        Optional.ofNullable(b.oneDnn)));
             }
             this.backend = b.backend != null ? b.backend : created;
             this.ownsBackend = created != null;
@@ -279,6 +275,7 @@ public final class Magma implements AutoCloseable {
         private final Path checkpoint;
         private MagmaConfig config;
         private Backend backend;
+        private BackendFactory factory;
         private int threads;
         private WeightFormat format = WeightFormat.FP16;
         private Path cacheDirectory;
@@ -298,6 +295,19 @@ public final class Magma implements AutoCloseable {
         /** A backend to run on; the caller keeps ownership. Default: a new {@link CpuBackend}. */
         public Builder backend(Backend compute) {
             this.backend = Objects.requireNonNull(compute, "backend");
+            this.factory = null;
+            return this;
+        }
+
+        /**
+         * Makes the backend once the config and weights are known, with this builder's
+         * {@link #weights}, {@link #threads}, {@link #oneDnn} and {@link #sequenceMode} (e.g.
+         * {@code IpuBackend.factory(options)}); the model owns and closes it. Default:
+         * {@code CpuBackend::create}.
+         */
+        public Builder backend(BackendFactory backendFactory) {
+            this.factory = Objects.requireNonNull(backendFactory, "backend factory");
+            this.backend = null;
             return this;
         }
 

@@ -1,6 +1,7 @@
 package io.github.magmajava.backend.cpu;
 
 import io.github.magmajava.backend.Backend;
+import io.github.magmajava.backend.BackendContext;
 import io.github.magmajava.backend.Conv2d;
 import io.github.magmajava.backend.Linear;
 import io.github.magmajava.backend.Split;
@@ -63,6 +64,17 @@ public final class CpuBackend implements Backend {
     /** One worker per available processor; oneDNN as {@link OneDnnMode#configured()} says. */
     public static CpuBackend create() {
         return new CpuBackend(Runtime.getRuntime().availableProcessors(), OneDnnMode.configured(), null);
+    }
+
+    /** The backend a model's {@link BackendContext} asks for: its threads, oneDNN mode and int8 weights. */
+    public static CpuBackend create(BackendContext model) {
+        Builder cpu = builder();
+        model.quantized().ifPresent(cpu::quantized);
+        if (model.threads() > 0) {
+            cpu.threads(model.threads());
+        }
+        model.oneDnn().ifPresent(cpu::oneDnn);
+        return cpu.build();
     }
 
     /** {@code threads} Java workers; oneDNN as {@link OneDnnMode#configured()} says. */
