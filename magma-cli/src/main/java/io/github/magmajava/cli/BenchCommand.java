@@ -11,6 +11,9 @@ import io.github.magmajava.backend.cpu.OneDnnMode;
 import io.github.magmajava.backend.cpu.ReadBandwidth;
 import io.github.magmajava.config.MagmaConfig;
 import io.github.magmajava.image.PreprocessedImage;
+import io.github.magmajava.ipu.ExecutionPlan;
+import io.github.magmajava.ipu.IpuBackend;
+import io.github.magmajava.ipu.Statistics;
 import io.github.magmajava.io.CacheDirectory;
 import io.github.magmajava.io.Tensor;
 import io.github.magmajava.quant.Q8Cache;
@@ -48,7 +51,7 @@ final class BenchCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @ArgGroup(exclusive = true)
-    GenerateCommand.ConfigChoice config;
+    ConfigChoice config;
 
     @Option(names = "--checkpoint", description = "Benchmark this checkpoint instead of the synthetic one.")
     Path checkpoint;
@@ -88,27 +91,101 @@ final class BenchCommand implements Callable<Integer> {
                     + " (made on first use, ~" + CliFormat.bytes(weightBytes(MagmaWeights.expectedShapes(model), n -> true)) + ")...");
             file = SyntheticCheckpoint.ensure(model, CacheDirectory.resolve(), 0);
         }
-        Magma.Builder builder = compute.applyTo(Magma.builder(file).config(model));
         if (compute.weights == WeightFormat.Q8) {
             err.println("bench: int8 weights from " + Q8Cache.file(file, CacheDirectory.resolve()) + " (quantized on first use)...");
         }
-        try (Magma magma = builder.load()) {
-            GenerationRequest request = new GenerationRequest(ImageInput.preprocessed(randomImage(model)),
-                    " the".repeat(promptTokens), SamplingOptions.defaults().withTemperature(0).withMaxNewTokens(newTokens), false);
-            List<Generation> timed = new ArrayList<>();
-            for (int i = 0; i < warmup + runs; i++) {
-                err.println("bench: " + (i < warmup ? "warm-up" : "run") + " " + (i < warmup ? i + 1 : i - warmup + 1) + "...");
-                Generation g = magma.generate(request, TokenListener.NONE);
-                if (i >= warmup) {
-                    timed.add(g);
-                }
-            }
-            report(magma, timed, bandwidth, cores);
+        GenerationRequest request = new GenerationRequest(ImageInput.preprocessed(randomImage(model)),
+                " the".repeat(promptTokens), SamplingOptions.defaults().withTemperature(0).withMaxNewTokens(newTokens), false);
+        ObjectNode cpu = null;
+        if (compute.backend == ComputeOptions.BackendKind.ipu) {
+            // the CPU backend first, on the same checkpoint and options: the two side by side from one run
+            cpu = measure(file, model, request, ComputeOptions.BackendKind.cpu, bandwidth, cores);
+        }
+        ObjectNode result = measure(file, model, request, compute.backend, bandwidth, cores);
+        if (cpu != null) {
+            result.set("cpu", cpu);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(result));
         }
         return 0;
     }
 
-    private void report(Magma magma, List<Generation> timed, double bandwidth, int cores) throws Exception {
+    /** Warm-up and timed runs of {@code request} on {@code kind}: its results, also printed unless --json. */
+    private ObjectNode measure(Path file, MagmaConfig model, GenerationRequest request, ComputeOptions.BackendKind kind,
+            double bandwidth, int cores) throws Exception {
+        PrintWriter err = spec.commandLine().getErr();
+        try (Magma magma = compute.applyTo(Magma.builder(file).config(model), spec, kind).load()) {
+            IpuBackend ipu = kind == ComputeOptions.BackendKind.ipu ? compute.lastIpuBackend : null;
+            List<Generation> timed = new ArrayList<>();
+            List<Statistics.Snapshot> phases = new ArrayList<>();
+            for (int i = 0; i < warmup + runs; i++) {
+                err.println("bench: " + kind + " " + (i < warmup ? "warm-up" : "run") + " " + (i < warmup ? i + 1 : i - warmup + 1) + "...");
+                if (ipu != null) {
+                    ipu.resetStatistics();
+                }
+                Generation g = magma.generate(request, TokenListener.NONE);
+                if (i >= warmup) {
+                    timed.add(g);
+                    if (ipu != null) {
+                        phases.add(ipu.statistics());
+                    }
+                }
+            }
+            ObjectNode r = report(magma, kind, timed, bandwidth, cores);
+            if (ipu != null) {
+                reportPhases(r, ipu.plan(), phases, timed.get(0).timings().decodeSteps());
+            }
+            return r;
+        }
+    }
+
+    /**
+     * The IPU backend's phases, averaged over the timed runs: time staging and computing, bytes
+     * staged per token and all-reduces.
+     */
+    private void reportPhases(ObjectNode r, ExecutionPlan plan, List<Statistics.Snapshot> runs, int decodeSteps) {
+        int layers = plan.phases().size() - 3;
+        String[] groups = {"image prefix", "embedding", "blocks (" + layers + ")", "lm head"};
+        double[][] seconds = new double[groups.length][2];
+        long[] bytes = new long[groups.length];
+        double allReduceSeconds = 0;
+        long allReduces = 0;
+        for (Statistics.Snapshot run : runs) {
+            for (Statistics.PhaseTotals p : run.phases()) {
+                int g = p.phase().equals("image prefix") ? 0 : p.phase().equals("embedding") ? 1 : p.phase().equals("lm head") ? 3 : 2;
+                seconds[g][0] += seconds(p.staging()) / runs.size();
+                seconds[g][1] += seconds(p.compute()) / runs.size();
+                bytes[g] += p.stagedBytes() / runs.size();
+            }
+            allReduceSeconds += seconds(run.allReduceTime()) / runs.size();
+            allReduces += run.allReduces() / runs.size();
+        }
+        ObjectNode ipu = r.putObject("ipu");
+        ipu.put("devices", plan.devices()).put("device", plan.options().device().name())
+                .put("sequenceMode", plan.sequenceMode().cliName())
+                .put("stagedBytesPerToken", plan.streamedBytesPerToken()).put("allReducesPerToken", plan.allReducesPerToken())
+                .put("allReducesPerRun", allReduces).put("allReduceSecondsPerRun", allReduceSeconds);
+        var list = ipu.putArray("phases");
+        for (int g = 0; g < groups.length; g++) {
+            list.addObject().put("phase", groups[g]).put("stagingSecondsPerRun", seconds[g][0]).put("computeSecondsPerRun", seconds[g][1])
+                    .put("stagedBytesPerRun", bytes[g]);
+        }
+        if (json) {
+            return;
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        out.printf("  ipu: %d x %s, %s; per run (%d tokens): %d all-reduces, %.3f s; %s staged per token%n", plan.devices(),
+                plan.options().device().name(), plan.sequenceMode().cliName(), decodeSteps + 1, allReduces, allReduceSeconds,
+                CliFormat.bytes(plan.streamedBytesPerToken()));
+        out.printf("  %-16s %12s %12s %14s%n", "phase", "staging s", "compute s", "staged/run");
+        for (int g = 0; g < groups.length; g++) {
+            out.printf("  %-16s %12.3f %12.3f %14s%n", groups[g], seconds[g][0], seconds[g][1], CliFormat.bytes(bytes[g]));
+        }
+    }
+
+    private ObjectNode report(Magma magma, ComputeOptions.BackendKind kind, List<Generation> timed, double bandwidth, int cores) {
         MagmaConfig model = magma.config();
         int prefillTokens = model.visual().imageTokens() + promptTokens;
         // Per decode step every LM matrix is read once (the embedding: one row only).
@@ -123,8 +200,9 @@ final class BenchCommand implements Callable<Integer> {
         Map<String, Long> memory = CliFormat.memoryKiB();
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode r = mapper.createObjectNode();
-        r.put("config", model.name()).put("weights", compute.weights.name().toLowerCase(java.util.Locale.ROOT)).put("threads", cores)
-                .put("oneDnn", oneDnnName());
+        String oneDnn = kind == ComputeOptions.BackendKind.ipu ? "off" : oneDnnName();
+        r.put("config", model.name()).put("backend", kind.name()).put("weights", compute.weights.cliName()).put("threads", cores)
+                .put("oneDnn", oneDnn).put("sequenceMode", compute.layout.sequenceMode.cliName());
         r.put("promptTokens", promptTokens).put("prefillTokens", prefillTokens).put("newTokens", newTokens).put("runs", timed.size());
         r.put("readBandwidthGBps", bandwidth);
         r.put("loadSeconds", seconds(magma.loadTime()));
@@ -136,13 +214,13 @@ final class BenchCommand implements Callable<Integer> {
         r.put("timeToFirstTokenSeconds", ttft).put("endToEndSeconds", total);
         r.put("peakRssBytes", memory.getOrDefault("VmHWM", -1L) * 1024).put("rssAnonBytes", memory.getOrDefault("RssAnon", -1L) * 1024)
                 .put("rssFileBytes", memory.getOrDefault("RssFile", -1L) * 1024);
-        PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(r));
-            return;
+            return r;
         }
-        out.printf("magma bench: %s, %s weights, oneDNN %s, %d threads, %d image + %d prompt tokens, %d new tokens, median of %d runs%n",
-                model.name(), compute.weights.name().toLowerCase(java.util.Locale.ROOT), oneDnnName(), cores, model.visual().imageTokens(), promptTokens, newTokens, timed.size());
+        PrintWriter out = spec.commandLine().getOut();
+        out.printf("magma bench: %s backend, %s, %s weights, oneDNN %s, %s, %d threads, %d image + %d prompt tokens, %d new tokens,"
+                + " median of %d runs%n", kind, model.name(), compute.weights.cliName(), oneDnn,
+                compute.layout.sequenceMode.cliName(), cores, model.visual().imageTokens(), promptTokens, newTokens, timed.size());
         out.printf("  %-26s %10.2f GB/s%n", "read bandwidth", bandwidth);
         out.printf("  %-26s %10.2f s%n", "load (map + validate)", seconds(magma.loadTime()));
         out.printf("  %-26s %10.2f s%n", "image encode", encode);
@@ -153,6 +231,7 @@ final class BenchCommand implements Callable<Integer> {
         out.printf("  %-26s %10.2f s%n", "end-to-end caption", total);
         out.printf("  %-26s %10s (anonymous %s, mapped file %s)%n", "peak RSS", CliFormat.bytes(memory.getOrDefault("VmHWM", 0L) * 1024),
                 CliFormat.bytes(memory.getOrDefault("RssAnon", 0L) * 1024), CliFormat.bytes(memory.getOrDefault("RssFile", 0L) * 1024));
+        return r;
     }
 
     /** The oneDNN mode asked for (where nd4j cannot load, the backend runs pure Java whatever this says). */

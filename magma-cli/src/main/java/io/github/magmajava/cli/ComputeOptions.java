@@ -4,18 +4,38 @@ import io.github.magmajava.Magma;
 import io.github.magmajava.backend.cpu.OneDnnMode;
 import io.github.magmajava.quant.WeightFormat;
 import java.util.Locale;
+import io.github.magmajava.ipu.IpuBackend;
 import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.TypeConversionException;
 
 /** How a loaded model computes: the options {@code generate} and {@code bench} share (a picocli mixin). */
 final class ComputeOptions {
+    /** The built-in backends. */
+    enum BackendKind {
+        cpu, ipu
+    }
+
+    @Option(names = "--backend", defaultValue = "cpu",
+            description = "cpu: the CPU backend; ipu: the seed's execution model (phases staged into --devices bounded"
+                    + " device memories, tensor-parallel) run on the host, docs/ipu.md (default: ${DEFAULT-VALUE}).")
+    BackendKind backend;
+
+    @Mixin
+    DeviceOptions layout = new DeviceOptions();
+
+    /** The ipu backend the last model loaded with these options runs on (for bench's per-phase report). */
+    IpuBackend lastIpuBackend;
+
     @Option(names = "--threads", paramLabel = "N", converter = OptionValues.Threads.class,
             description = "The CPU backend's worker threads, including oneDNN's: from 1 to 4 per available processor"
                     + " (default: one per available processor).")
     Integer threads;
 
-    @Option(names = "--weights", defaultValue = "fp16", converter = WeightFormatConverter.class,
+    @Option(names = "--weights", defaultValue = "fp16", converter = OptionValues.Weights.class,
             description = "fp16: as stored; q8: int8 blocks, half the bytes per decoded token, made once into the cache"
                     + " directory ($MAGMA_CACHE_DIR, default ~/.cache/magma-java) (default: ${DEFAULT-VALUE}).")
     WeightFormat weights;
@@ -25,30 +45,42 @@ final class ComputeOptions {
                     + " (about twice as fast a prefill, bfloat16 accuracy) or off (pure Java) (default: fp32).")
     OneDnnMode oneDnn;
 
-    /** These options applied to {@code builder}. */
-    Magma.Builder applyTo(Magma.Builder builder) {
+    /**
+     * These options applied to {@code builder}.
+     *
+     * @throws ParameterException for an option the chosen backend does not read
+     */
+    Magma.Builder applyTo(Magma.Builder builder, CommandSpec spec) {
+        return applyTo(builder, spec, backend);
+    }
+
+    /** As {@link #applyTo(Magma.Builder, CommandSpec)} on {@code kind} instead of {@code --backend} (bench's CPU baseline). */
+    Magma.Builder applyTo(Magma.Builder builder, CommandSpec spec, BackendKind kind) {
+        if (backend == BackendKind.cpu && layout.ipuOnlyOption() != null) {
+            throw new ParameterException(spec.commandLine(), layout.ipuOnlyOption() + " applies to --backend ipu");
+        }
+        if (backend == BackendKind.ipu && oneDnn != null) {
+            throw new ParameterException(spec.commandLine(), "--onednn applies to --backend cpu (the ipu backend's host runtime"
+                    + " runs the pure-Java kernels)");
+        }
         if (threads != null) {
             builder.threads(threads);
         }
         if (oneDnn != null) {
             builder.oneDnn(oneDnn);
         }
-        return builder.weights(weights);
+        if (kind == BackendKind.ipu) {
+            builder.backend(model -> {
+                IpuBackend made = IpuBackend.create(model, layout.ipuOptions());
+                lastIpuBackend = made;
+                return made;
+            });
+        }
+        return builder.weights(weights).sequenceMode(layout.sequenceMode);
     }
 
     int threadCount() {
         return threads != null ? threads : Runtime.getRuntime().availableProcessors();
-    }
-
-    static final class WeightFormatConverter implements ITypeConverter<WeightFormat> {
-        @Override
-        public WeightFormat convert(String value) {
-            try {
-                return WeightFormat.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new TypeConversionException(e.getMessage());
-            }
-        }
     }
 
     static final class OneDnnModeConverter implements ITypeConverter<OneDnnMode> {

@@ -39,19 +39,6 @@ final class GenerateCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true)
     ConfigChoice config;
 
-    static final class ConfigChoice {
-        @Option(names = "--config", converter = OptionValues.Preset.class,
-                description = "A preset: magma_v1_500 or magma_v1_1024 (default: detected from the shapes).")
-        MagmaConfig preset;
-
-        @Option(names = "--model-config", description = "A model config JSON file (tiny test models).")
-        Path file;
-
-        MagmaConfig resolve() {
-            return preset != null ? preset : MagmaConfig.fromJson(file);
-        }
-    }
-
     @Option(names = "--image", required = true, description = "PNG, JPEG, GIF or BMP.")
     Path image;
 
@@ -81,7 +68,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (config != null) {
             builder.config(config.resolve());
         }
-        compute.applyTo(builder);
+        compute.applyTo(builder, spec);
         if (compute.weights == WeightFormat.Q8 && Files.isRegularFile(checkpoint) && !Q8Cache.isCurrent(checkpoint, CacheDirectory.resolve())) {
             spec.commandLine().getErr().println("int8 weights: quantizing " + checkpoint + " into "
                     + Q8Cache.file(checkpoint, CacheDirectory.resolve()) + " (first use only)");

@@ -3,6 +3,9 @@ package io.github.magmajava.cli;
 import io.github.magmajava.Magma;
 import io.github.magmajava.config.MagmaConfig;
 import io.github.magmajava.backend.cpu.CpuBackend;
+import io.github.magmajava.config.SequenceMode;
+import io.github.magmajava.ipu.DeviceSpec;
+import io.github.magmajava.quant.WeightFormat;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
@@ -92,6 +95,52 @@ final class OptionValues {
         public MagmaConfig convert(String value) {
             return MagmaConfig.preset(value).orElseThrow(() -> new TypeConversionException("unknown config '" + value
                     + "'; presets: " + String.join(", ", MagmaConfig.presetNames())));
+        }
+    }
+
+    /** --device: ipu-mk2, bow or host. */
+    static final class Device implements ITypeConverter<DeviceSpec> {
+        @Override
+        public DeviceSpec convert(String value) {
+            try {
+                return DeviceSpec.named(value.trim());
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    /** A size in bytes: 900MB, 512MiB, 1.5GiB, 123456. */
+    static final class Size implements ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            try {
+                return DeviceSpec.parseSize(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    static final class Mode implements ITypeConverter<SequenceMode> {
+        @Override
+        public SequenceMode convert(String value) {
+            try {
+                return SequenceMode.parse(value.trim());
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    static final class Weights implements ITypeConverter<WeightFormat> {
+        @Override
+        public WeightFormat convert(String value) {
+            try {
+                return WeightFormat.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
         }
     }
 

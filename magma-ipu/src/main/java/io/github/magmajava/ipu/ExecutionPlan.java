@@ -70,7 +70,8 @@ public record ExecutionPlan(String config, IpuOptions options, WeightFormat weig
                     return Optional.of("phase '" + p.name() + "' needs " + needed + " bytes (" + bytes(needed) + ") on device " + d
                             + ", the " + options.device().name() + " has " + available + " (" + bytes(available) + "; weights " + bytes(p.weightBytes(d))
                             + ", activations " + bytes(p.activationBytes(d)) + ", KV cache " + bytes(p.kvCacheBytes(d))
-                            + "): use more devices, --weights q8 or a larger --device-memory");
+                            + (p.perToken() ? "): use more devices, --weights q8 or a larger --device-memory"
+                                    : "): the image prefix runs on one device, give it a larger --device-memory"));
                 }
             }
         }

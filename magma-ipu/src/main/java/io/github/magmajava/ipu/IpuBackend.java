@@ -83,8 +83,13 @@ public final class IpuBackend implements Backend {
     /** Plans the model being loaded with {@code options} (its config, weights and sequence mode) and runs the plan. */
     public static BackendFactory factory(IpuOptions options) {
         Objects.requireNonNull(options, "options");
-        return model -> create(Planner.plan(model.config(), options, model.weights(), model.sequenceMode()),
-                model.quantized().orElse(null), model.threads());
+        return model -> create(model, options);
+    }
+
+    /** The backend {@link #factory} makes for {@code model}. */
+    public static IpuBackend create(BackendContext model, IpuOptions options) {
+        return create(Planner.plan(model.config(), options, model.weights(), model.sequenceMode()), model.quantized().orElse(null),
+                model.threads());
     }
 
     private static Q8Weights checkQuantized(ExecutionPlan plan, Q8Weights quantized) {
