@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.magmajava.config.MagmaConfig;
+import io.github.magmajava.config.SequenceMode;
 import io.github.magmajava.image.PreprocessedImage;
 import io.github.magmajava.io.CheckpointException;
 import io.github.magmajava.io.Npy;
@@ -75,6 +76,26 @@ class MagmaTest {
             for (int s = 0; s < steps; s++) {
                 float[] expected = java.util.Arrays.copyOfRange(logits, s * vocab, (s + 1) * vocab);
                 assertWithin(t.logits().get(s), expected, 1e-3);
+            }
+        }
+    }
+
+    /** The seed's static mode (no cache, the padded sequence rerun per token) gives the same tokens and logits. */
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny_a", "tiny_b", "tiny_c"})
+    void staticSequenceModeGivesTheSameTokensAndLogits(String name) throws IOException {
+        Path dir = FIXTURES.resolve(name);
+        MagmaConfig config = MagmaConfig.fromJson(dir.resolve("config.json"));
+        try (Magma cached = Magma.load(dir.resolve("model.pt"), config);
+                Magma padded = Magma.builder(dir.resolve("model.pt")).config(config).sequenceMode(SequenceMode.STATIC).load()) {
+            SamplingOptions argmax = SamplingOptions.defaults().withTemperature(0).withMaxNewTokens(8);
+            GenerationRequest request = new GenerationRequest(referenceImage(name, config), prompt(name), argmax, true);
+            Generation a = cached.generate(request, TokenListener.NONE);
+            Generation b = padded.generate(request, TokenListener.NONE);
+            assertThat(b.tokens()).containsExactly(a.tokens());
+            for (int s = 0; s < a.tokens().length; s++) {
+                float[] expected = a.tensors().orElseThrow().logits().get(s);
+                assertWithin(b.tensors().orElseThrow().logits().get(s), expected, 1e-5);
             }
         }
     }
