@@ -66,13 +66,13 @@ final class StagedPhase {
             memory.reserve(plan.activationBytes(device), "its activations");
             memory.reserve(plan.kvCacheBytes(device), "its part of the KV cache");
             for (Shard shard : plan.shards(device)) {
-                staged.shards.put(new Key(shard.tensor(), device), copy(shard, memory, sources, quantized, convs));
+                staged.shards.put(new Key(shard.tensor(), device), copy(plan.name(), shard, memory, sources, quantized, convs));
             }
         }
         return staged;
     }
 
-    private static Staged copy(Shard shard, DeviceMemory memory, Map<String, Tensor> sources, Q8Weights quantized,
+    private static Staged copy(String phaseName, Shard shard, DeviceMemory memory, Map<String, Tensor> sources, Q8Weights quantized,
             Map<String, IpuBackend.FoldedConv> convs) {
         IpuBackend.FoldedConv conv = convs.get(shard.tensor());
         if (conv != null) {
@@ -86,8 +86,8 @@ final class StagedPhase {
         }
         Tensor source = sources.get(shard.tensor());
         if (source == null) {
-            throw new IllegalStateException("the plan stages " + shard.tensor() + " in phase '" + memoryPhase(shard)
-                    + "', which does not read it");
+            throw new IllegalStateException("the plan stages " + shard.tensor() + " on device " + shard.device() + " in phase '"
+                    + phaseName + "', which does not read it");
         }
         int rows = (int) shard.rows().length();
         int cols = (int) shard.cols().length();
@@ -133,10 +133,6 @@ final class StagedPhase {
                         source.rank() == 1 ? new long[] {rows} : new long[] {rows, cols}, to), null, null);
             }
         };
-    }
-
-    private static String memoryPhase(Shard shard) {
-        return "device " + shard.device();
     }
 
     private static Q8Tensor quantized(Q8Weights quantized, Tensor source) {
