@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.magmajava.backend.Split;
 import io.github.magmajava.config.MagmaConfig;
 import io.github.magmajava.config.SequenceMode;
+import io.github.magmajava.config.TransformerConfig;
 import io.github.magmajava.io.Tensor;
 import io.github.magmajava.io.TensorFile;
 import io.github.magmajava.io.TensorFiles;
@@ -480,5 +481,18 @@ class PlannerTest {
         JsonNode host = new ObjectMapper().readTree(Planner.plan(MagmaConfig.MAGMA_V1_1024, new IpuOptions(4, DeviceSpec.HOST),
                 WeightFormat.FP16, SequenceMode.KV_CACHE).toJson());
         assertThat(host.get("deviceMemoryBytes").isNull()).isTrue();
+    }
+
+    @Test
+    void theEmbeddingReservesTheTextPositionsItCanRun() {
+        // A text budget beyond the context: kv-cache mode runs at most maxPositions - imageTokens text positions.
+        MagmaConfig c = MagmaConfig.MAGMA_V1_1024;
+        TransformerConfig t = c.transformer();
+        MagmaConfig long4096 = new MagmaConfig("long", c.visual(), new TransformerConfig(t.layers(), t.hiddenSize(), t.heads(),
+                t.rotaryDim(), t.rotaryBase(), t.vocabSize(), t.realVocabSize(), t.maxPositions(), 4096), c.adapter());
+        ExecutionPlan plan = Planner.plan(long4096, SEED_FOUR_MK2, WeightFormat.FP16, SequenceMode.KV_CACHE);
+        assertThat(plan.maxRows()).isEqualTo(2048);
+        // 2048 - 144 = 1904 ids x 4096 x 4
+        assertThat(plan.phase("embedding").orElseThrow().activationBytes(0)).isEqualTo(1904L * 4096 * 4);
     }
 }
