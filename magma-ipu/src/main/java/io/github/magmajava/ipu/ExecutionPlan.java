@@ -70,20 +70,11 @@ public record ExecutionPlan(String config, IpuOptions options, WeightFormat weig
                     return Optional.of("phase '" + p.name() + "' needs " + needed + " bytes (" + bytes(needed) + ") on device " + d
                             + ", the " + options.device().name() + " has " + available + " (" + bytes(available) + "; weights " + bytes(p.weightBytes(d))
                             + ", activations " + bytes(p.activationBytes(d)) + ", KV cache " + bytes(p.kvCacheBytes(d))
-                            + "): " + remedy(p));
+                            + "): use more devices, --weights q8 or a larger --device-memory");
                 }
             }
         }
         return Optional.empty();
-    }
-
-    /** What makes {@code phase} smaller: only what changes its shards (the image prefix is device 0's alone, wte is not quantized). */
-    private static String remedy(PhasePlan phase) {
-        return switch (phase.name()) {
-            case "image prefix" -> "it runs on device 0 alone, in float32: use a larger --device-memory";
-            case "embedding" -> "use more devices or a larger --device-memory";
-            default -> "use more devices, --weights q8 or a larger --device-memory";
-        };
     }
 
     /** The {@code magma plan --json} document. */
