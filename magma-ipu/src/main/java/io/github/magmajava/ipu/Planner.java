@@ -134,8 +134,11 @@ public final class Planner {
             for (int s = 0; s < n; s++) {
                 shards.add(matrix("lm.transformer.wte.weight", s, Split.VOCABULARY, false));
             }
+            // Each device's partial sum of the text's embeddings: at most the text positions a
+            // generation runs (the sequence length, or fewer where the context ends first).
+            long text = rows - config.visual().imageTokens();
             long[] activations = new long[n];
-            java.util.Arrays.fill(activations, (long) config.transformer().sequenceLength() * config.transformer().hiddenSize() * FLOAT);
+            java.util.Arrays.fill(activations, text * config.transformer().hiddenSize() * FLOAT);
             return new PhasePlan("embedding", true, shards, activations, new long[n], 1);
         }
 
