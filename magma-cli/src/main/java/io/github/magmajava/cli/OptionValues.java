@@ -6,6 +6,7 @@ import io.github.magmajava.backend.cpu.CpuBackend;
 import io.github.magmajava.config.SequenceMode;
 import io.github.magmajava.ipu.DeviceSpec;
 import io.github.magmajava.quant.WeightFormat;
+import java.util.function.Function;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
@@ -98,49 +99,47 @@ final class OptionValues {
         }
     }
 
-    /** --device: ipu-mk2, bow or host. */
-    static final class Device implements ITypeConverter<DeviceSpec> {
+    /** A value an API parser reads, its IllegalArgumentException turned into picocli's usage error. */
+    abstract static class Parsed<T> implements ITypeConverter<T> {
+        private final Function<String, T> parser;
+
+        Parsed(Function<String, T> parser) {
+            this.parser = parser;
+        }
+
         @Override
-        public DeviceSpec convert(String value) {
+        public T convert(String value) {
             try {
-                return DeviceSpec.named(value.trim());
+                return parser.apply(value.trim());
             } catch (IllegalArgumentException e) {
                 throw new TypeConversionException(e.getMessage());
             }
+        }
+    }
+
+    /** --device: ipu-mk2, bow or host. */
+    static final class Device extends Parsed<DeviceSpec> {
+        Device() {
+            super(DeviceSpec::named);
         }
     }
 
     /** A size in bytes: 900MB, 512MiB, 1.5GiB, 123456. */
-    static final class Size implements ITypeConverter<Long> {
-        @Override
-        public Long convert(String value) {
-            try {
-                return DeviceSpec.parseSize(value);
-            } catch (IllegalArgumentException e) {
-                throw new TypeConversionException(e.getMessage());
-            }
+    static final class Size extends Parsed<Long> {
+        Size() {
+            super(DeviceSpec::parseSize);
         }
     }
 
-    static final class Mode implements ITypeConverter<SequenceMode> {
-        @Override
-        public SequenceMode convert(String value) {
-            try {
-                return SequenceMode.parse(value.trim());
-            } catch (IllegalArgumentException e) {
-                throw new TypeConversionException(e.getMessage());
-            }
+    static final class Mode extends Parsed<SequenceMode> {
+        Mode() {
+            super(SequenceMode::parse);
         }
     }
 
-    static final class Weights implements ITypeConverter<WeightFormat> {
-        @Override
-        public WeightFormat convert(String value) {
-            try {
-                return WeightFormat.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new TypeConversionException(e.getMessage());
-            }
+    static final class Weights extends Parsed<WeightFormat> {
+        Weights() {
+            super(WeightFormat::parse);
         }
     }
 

@@ -78,6 +78,9 @@ public record DeviceSpec(String name, long memoryBytes) {
             default -> 1L << 40;
         };
         BigDecimal bytes = new BigDecimal(m.group(1)).multiply(BigDecimal.valueOf(scale));
+        if (bytes.stripTrailingZeros().scale() > 0) {
+            throw new IllegalArgumentException("size '" + text + "' is not a whole number of bytes");
+        }
         if (bytes.compareTo(BigDecimal.ONE) < 0 || bytes.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
             throw new IllegalArgumentException("size '" + text + "' must be from 1 byte to " + Long.MAX_VALUE + " bytes");
         }

@@ -70,12 +70,20 @@ public record ExecutionPlan(String config, IpuOptions options, WeightFormat weig
                     return Optional.of("phase '" + p.name() + "' needs " + needed + " bytes (" + bytes(needed) + ") on device " + d
                             + ", the " + options.device().name() + " has " + available + " (" + bytes(available) + "; weights " + bytes(p.weightBytes(d))
                             + ", activations " + bytes(p.activationBytes(d)) + ", KV cache " + bytes(p.kvCacheBytes(d))
-                            + (p.perToken() ? "): use more devices, --weights q8 or a larger --device-memory"
-                                    : "): the image prefix runs on one device, give it a larger --device-memory"));
+                            + "): " + advice(p));
                 }
             }
         }
         return Optional.empty();
+    }
+
+    /** What would make {@code p} fit: the image prefix runs on one device, and q8 shrinks only Linear weights. */
+    static String advice(PhasePlan p) {
+        return switch (p.name()) {
+            case "image prefix" -> "the image prefix runs on device 0 alone, give it a larger --device-memory";
+            case "embedding" -> "use more devices or a larger --device-memory";
+            default -> "use more devices, --weights q8 or a larger --device-memory";
+        };
     }
 
     /** The {@code magma plan --json} document. */

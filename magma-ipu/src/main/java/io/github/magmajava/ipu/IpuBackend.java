@@ -1,5 +1,6 @@
 package io.github.magmajava.ipu;
 
+import io.github.magmajava.backend.AbstractConv2d;
 import io.github.magmajava.backend.Backend;
 import io.github.magmajava.backend.BackendContext;
 import io.github.magmajava.backend.BackendFactory;
@@ -22,7 +23,9 @@ import java.util.function.Supplier;
  * The seed's execution model on the host: an {@link ExecutionPlan} run phase by phase over N
  * devices, each with its own bounded memory. Before a phase runs, each device's shards are copied
  * from remote memory (the mapped checkpoint, the int8 cache, the folded convolutions) into that
- * device's memory; every operation of the phase then reads only what its device staged. The
+ * device's memory; every Linear, convolution and embedding lookup of the phase then reads only
+ * its device's copies (LayerNorm vectors are staged and counted, the host kernels read the
+ * model's float copies; activations and the KV cache are counted, computed in host arrays). The
  * devices' parts run one after another on the host's cores, with the pure-Java kernels of the CPU
  * backend (their sums do not depend on the thread count), and their partial sums are joined in
  * device order, so a run is reproducible bit for bit.
@@ -147,35 +150,8 @@ public final class IpuBackend implements Backend {
     @Override
     public Conv2d conv2d(String name, float[] weight, float[] bias, int inChannels, int outChannels, int kernel, int stride,
             int padding) {
-        // The geometry is checked here, at load, by a throwaway kernel over the remote copy.
-        Conv2d shape = kernels.conv2d(name, weight, bias, inChannels, outChannels, kernel, stride, padding);
         convs.put(name, new FoldedConv(weight, bias, inChannels, outChannels, kernel, stride, padding));
-        return new Conv2d() {
-            @Override
-            public int inChannels() {
-                return shape.inChannels();
-            }
-
-            @Override
-            public int outChannels() {
-                return shape.outChannels();
-            }
-
-            @Override
-            public int kernel() {
-                return shape.kernel();
-            }
-
-            @Override
-            public int stride() {
-                return shape.stride();
-            }
-
-            @Override
-            public int padding() {
-                return shape.padding();
-            }
-
+        return new AbstractConv2d(weight, bias, inChannels, outChannels, kernel, stride, padding) {
             @Override
             public void forward(float[] x, int h, int w, float[] y) {
                 staged().conv(name).forward(x, h, w, y);
@@ -237,6 +213,9 @@ public final class IpuBackend implements Backend {
         if (partials.length != devices()) {
             throw new IllegalArgumentException("all-reduce over " + partials.length + " partial sums, the plan has " + devices()
                     + " devices");
+        }
+        if (partials.length == 1) {
+            return partials[0]; // one device holds the whole sum: nothing to exchange
         }
         long start = System.nanoTime();
         for (int device = 1; device < partials.length; device++) {

@@ -139,7 +139,7 @@ public final class Planner {
             long text = rows - config.visual().imageTokens();
             long[] activations = new long[n];
             java.util.Arrays.fill(activations, text * config.transformer().hiddenSize() * FLOAT);
-            return new PhasePlan("embedding", true, shards, activations, new long[n], 1);
+            return new PhasePlan("embedding", true, shards, activations, new long[n], n > 1 ? 1 : 0);
         }
 
         private PhasePlan block(int layer) {
@@ -173,7 +173,7 @@ public final class Planner {
                 activations[s] = floats * FLOAT + (mode == SequenceMode.STATIC ? kv : 0);
                 cache[s] = mode == SequenceMode.KV_CACHE ? kv : 0;
             }
-            return new PhasePlan("block " + layer, true, shards, activations, cache, 2);
+            return new PhasePlan("block " + layer, true, shards, activations, cache, n > 1 ? 2 : 0);
         }
 
         private PhasePlan lmHead() {

@@ -437,6 +437,24 @@ class PlannerTest {
                     .hasMessageContaining("'" + bad + "'");
         }
         assertThatThrownBy(() -> DeviceSpec.parseSize("9999999TB")).hasMessageContaining("must be from 1 byte");
+        assertThatThrownBy(() -> DeviceSpec.parseSize("1.5")).hasMessage("size '1.5' is not a whole number of bytes");
+        assertThat(DeviceSpec.parseSize("1.5KB")).isEqualTo(1500L);
+    }
+
+    @Test
+    void oneDeviceExchangesNothingAndEachRefusalSaysWhatWouldHelp() {
+        MagmaConfig config = MagmaConfig.MAGMA_V1_1024;
+        ExecutionPlan one = Planner.plan(config, new IpuOptions(1, DeviceSpec.HOST), WeightFormat.FP16, SequenceMode.KV_CACHE);
+        assertThat(one.allReducesPerToken()).isZero();
+        // q8 shrinks only Linear weights, and the image prefix runs on device 0 alone
+        for (PhasePlan p : Planner.plan(config, IpuOptions.SEED, WeightFormat.FP16, SequenceMode.KV_CACHE).phases()) {
+            String advice = ExecutionPlan.advice(p);
+            switch (p.name()) {
+                case "image prefix" -> assertThat(advice).isEqualTo("the image prefix runs on device 0 alone, give it a larger --device-memory");
+                case "embedding" -> assertThat(advice).isEqualTo("use more devices or a larger --device-memory");
+                default -> assertThat(advice).as(p.name()).isEqualTo("use more devices, --weights q8 or a larger --device-memory");
+            }
+        }
     }
 
     @Test
