@@ -9,6 +9,7 @@ import io.github.magmajava.clip.ImagePrefix;
 import io.github.magmajava.config.MagmaConfig;
 import io.github.magmajava.config.SequenceMode;
 import io.github.magmajava.gptj.GptjModel;
+import io.github.magmajava.gptj.KvCache;
 import io.github.magmajava.gptj.Sequence;
 import io.github.magmajava.image.ClipPreprocessor;
 import io.github.magmajava.image.PreprocessedImage;
@@ -19,17 +20,12 @@ import io.github.magmajava.io.TensorFiles;
 import io.github.magmajava.quant.Q8Cache;
 import io.github.magmajava.quant.Q8Weights;
 import io.github.magmajava.quant.WeightFormat;
-import io.github.magmajava.sampling.Sampler;
 import io.github.magmajava.sampling.SamplingOptions;
 import io.github.magmajava.text.Gpt2Tokenizer;
-import io.github.magmajava.text.StreamingDecoder;
 import io.github.magmajava.weights.MagmaWeights;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -57,6 +53,7 @@ public final class Magma implements AutoCloseable {
     private final Gpt2Tokenizer tokenizer;
     private final ClipPreprocessor preprocessor;
     private final SequenceMode sequenceMode;
+    private final GenerationLoop loop;
     private final Duration loadTime;
 
     private Magma(Builder b) throws IOException {
@@ -87,6 +84,7 @@ public final class Magma implements AutoCloseable {
             this.checkpoint = file;
             this.quantized = q8;
             this.sequenceMode = b.sequenceMode;
+            this.loop = new GenerationLoop(tokenizer, config);
         } catch (IOException | RuntimeException e) {
             if (created != null) {
                 created.close();
@@ -161,81 +159,55 @@ public final class Magma implements AutoCloseable {
         long t2 = System.nanoTime();
 
         Sequence sequence = languageModel.sequence(sequenceMode, imageTokens + promptIds.length + maxNew);
-        float[] logits = sequence.start(embeddings, imageTokens, promptIds);
-        long t3 = System.nanoTime();
-
-        Sampler sampler = Sampler.create(options);
-        Announcer announcer = new Announcer(listener, tokenizer.streamingDecoder());
-        List<float[]> captured = new ArrayList<>();
-        int[] tokens = new int[maxNew];
-        int count = 0;
-        StopReason reason = maxNew < options.maxNewTokens() ? StopReason.CONTEXT_FULL : StopReason.MAX_TOKENS;
-        int decodeSteps = 0;
-        while (true) {
-            if (request.captureTensors()) {
-                captured.add(logits.clone());
-            }
-            int token = sampler.sample(logits, config.transformer().realVocabSize());
-            if (token == Gpt2Tokenizer.END_OF_TEXT) {
-                reason = StopReason.END_OF_TEXT;
-                break;
-            }
-            tokens[count++] = token;
-            announcer.add(token);
-            if (count == maxNew) {
-                break;
-            }
-            logits = sequence.next(token);
-            decodeSteps++;
-        }
-        announcer.finish();
-        long t4 = System.nanoTime();
-
-        int[] answer = Arrays.copyOf(tokens, count);
-        Timings timings = new Timings(Duration.ofNanos(t1 - t0), Duration.ofNanos(t2 - t1), Duration.ofNanos(t3 - t2),
-                Duration.ofNanos(t4 - t3), decodeSteps);
+        GenerationLoop.Outcome outcome = loop.run(sequence, embeddings, imageTokens, promptIds, maxNew, options,
+                request.captureTensors(), listener);
         Optional<CapturedTensors> tensors = request.captureTensors()
-                ? Optional.of(new CapturedTensors(image.size(), image.pixels(), imageTokens, d, embeddings, captured))
+                ? Optional.of(new CapturedTensors(image.size(), image.pixels(), imageTokens, d, embeddings, outcome.logits()))
                 : Optional.empty();
-        return new Generation(tokenizer.decode(answer), answer, promptIds.length, reason, timings, tensors);
+        return loop.generation(outcome, promptIds.length, Duration.ofNanos(t1 - t0), Duration.ofNanos(t2 - t1), tensors);
     }
 
     /**
-     * Tells the listener each token once (see {@link TokenListener}): a token after which the
-     * decoder holds back bytes waits for the next token, or for the end, to know its text.
+     * Encodes {@code image} once and keeps its positions for any number of questions
+     * ({@link ImageSession#ask}): each question prefills only its own tokens.
+     *
+     * @throws IOException when the image cannot be read
      */
-    private static final class Announcer {
-        private final TokenListener listener;
-        private final StreamingDecoder decoder;
-        private int waiting = -1;
-        private String waitingPiece;
+    public ImageSession session(ImageInput image) throws IOException {
+        long t0 = System.nanoTime();
+        PreprocessedImage pixels = image.load(preprocessor);
+        long t1 = System.nanoTime();
+        float[] embeddings = imagePrefix.encode(pixels.pixels());
+        int imageTokens = config.visual().imageTokens();
+        // In the static sequence mode nothing is cached: each question reruns the image's positions.
+        KvCache kept = sequenceMode == SequenceMode.KV_CACHE ? languageModel.keep(embeddings, imageTokens) : null;
+        long t2 = System.nanoTime();
+        return new ImageSession(this, embeddings, kept, Duration.ofNanos(t1 - t0), Duration.ofNanos(t2 - t1));
+    }
 
-        Announcer(TokenListener listener, StreamingDecoder decoder) {
-            this.listener = listener;
-            this.decoder = decoder;
-        }
+    public ImageSession session(Path image) throws IOException {
+        return session(ImageInput.file(image));
+    }
 
-        void add(int token) {
-            if (waiting >= 0) {
-                listener.onToken(waiting, waitingPiece);
-                waiting = -1;
-            }
-            String piece = decoder.push(token);
-            if (decoder.holdsBack()) {
-                waiting = token;
-                waitingPiece = piece;
-            } else {
-                listener.onToken(token, piece);
-            }
+    /** One question on a session's kept image: the loop after its kept positions (or, static, after its embeddings). */
+    Generation ask(ImageSession session, String prompt, SamplingOptions options, TokenListener listener, boolean capture) {
+        Objects.requireNonNull(listener, "listener");
+        long t0 = System.nanoTime();
+        int[] promptIds = tokenizer.encode(prompt);
+        int maxNew = newTokenBudget(promptIds.length, options.maxNewTokens());
+        long t1 = System.nanoTime();
+        int imageTokens = config.visual().imageTokens();
+        GenerationLoop.Outcome outcome;
+        if (session.kept() != null) {
+            Sequence sequence = languageModel.continueFrom(session.kept(), imageTokens + promptIds.length + maxNew);
+            outcome = loop.run(sequence, new float[0], 0, promptIds, maxNew, options, capture, listener);
+        } else {
+            Sequence sequence = languageModel.sequence(sequenceMode, imageTokens + promptIds.length + maxNew);
+            outcome = loop.run(sequence, session.embeddings(), imageTokens, promptIds, maxNew, options, capture, listener);
         }
-
-        /** The answer is complete: the waiting token gets the rest of the text. */
-        void finish() {
-            if (waiting >= 0) {
-                listener.onToken(waiting, waitingPiece + decoder.flush());
-                waiting = -1;
-            }
-        }
+        Optional<CapturedTensors> tensors = capture ? Optional.of(new CapturedTensors(0, new float[0], imageTokens,
+                config.transformer().hiddenSize(), session.embeddings(), outcome.logits())) : Optional.empty();
+        return loop.generation(outcome, promptIds.length, Duration.ofNanos(t1 - t0), Duration.ZERO, tensors);
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.github.magmajava.bench;
 
+import io.github.magmajava.backend.KeyValues;
 import io.github.magmajava.backend.cpu.CpuBackend;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -48,7 +49,7 @@ public class AttentionBenchmark extends BenchmarkSettings {
 
     @Benchmark
     public float[] attention() {
-        backend.attention(q, keys, values, attention.rows, attention.startPos, HEADS, HEAD_DIM, out);
+        backend.attention(q, KeyValues.of(keys, values), attention.rows, attention.startPos, HEADS, HEAD_DIM, out);
         return out;
     }
 }

@@ -83,11 +83,11 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Causal multi-head attention of {@code rows} queries at positions {@code startPos ..} against
-     * keys/values at positions {@code 0 .. startPos + rows - 1}. q and out are [rows, heads*headDim];
-     * keys and values are [positions, heads*headDim] (the KV cache of one layer). Scores are q.k,
+     * keys/values at positions {@code 0 .. startPos + rows - 1} ({@code kv}: the KV cache of one
+     * layer, possibly behind a shared prefix). q and out are [rows, heads*headDim]. Scores are q.k,
      * causally masked, divided by sqrt(headDim), soft-maxed.
      */
-    void attention(float[] q, float[] keys, float[] values, int rows, int startPos, int heads, int headDim, float[] out);
+    void attention(float[] q, KeyValues kv, int rows, int startPos, int heads, int headDim, float[] out);
 
     @Override
     default void close() {

@@ -173,7 +173,7 @@ public final class ReferenceBackend implements Backend {
     }
 
     @Override
-    public void attention(float[] q, float[] keys, float[] values, int rows, int startPos, int heads, int headDim, float[] out) {
+    public void attention(float[] q, KeyValues kv, int rows, int startPos, int heads, int headDim, float[] out) {
         int d = heads * headDim;
         double scale = 1 / Math.sqrt(headDim);
         for (int r = 0; r < rows; r++) {
@@ -184,7 +184,7 @@ public final class ReferenceBackend implements Backend {
                 for (int p = 0; p < visible; p++) {
                     double s = 0;
                     for (int i = 0; i < headDim; i++) {
-                        s += (double) q[r * d + h * headDim + i] * keys[p * d + h * headDim + i];
+                        s += (double) q[r * d + h * headDim + i] * kv.keysAt(p)[kv.rowOf(p) * d + h * headDim + i];
                     }
                     scores[p] = s * scale;
                     max = Math.max(max, scores[p]);
@@ -197,7 +197,7 @@ public final class ReferenceBackend implements Backend {
                 for (int i = 0; i < headDim; i++) {
                     double acc = 0;
                     for (int p = 0; p < visible; p++) {
-                        acc += scores[p] * values[p * d + h * headDim + i];
+                        acc += scores[p] * kv.valuesAt(p)[kv.rowOf(p) * d + h * headDim + i];
                     }
                     out[r * d + h * headDim + i] = (float) (acc / total);
                 }

@@ -9,6 +9,7 @@ import io.github.magmajava.io.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -144,9 +145,17 @@ class BackendConformanceTest {
 
         float[] keys = random(rnd, (start + rows) * d), values = random(rnd, (start + rows) * d);
         float[] expected = new float[rows * d], actual = new float[rows * d];
-        REFERENCE.attention(q1, keys, values, rows, start, heads, headDim, expected);
-        backend.attention(q1, keys, values, rows, start, heads, headDim, actual);
+        REFERENCE.attention(q1, KeyValues.of(keys, values), rows, start, heads, headDim, expected);
+        backend.attention(q1, KeyValues.of(keys, values), rows, start, heads, headDim, actual);
         assertClose(actual, expected);
+
+        // The same positions behind a kept prefix of 3: the same sums in the same order
+        int shared = 3;
+        KeyValues split = new KeyValues(Arrays.copyOf(keys, shared * d), Arrays.copyOf(values, shared * d), shared,
+                Arrays.copyOfRange(keys, shared * d, keys.length), Arrays.copyOfRange(values, shared * d, values.length));
+        float[] behindPrefix = new float[rows * d];
+        backend.attention(q1, split, rows, start, heads, headDim, behindPrefix);
+        assertThat(behindPrefix).containsExactly(actual);
     }
 
     @ParameterizedTest(autoCloseArguments = false)

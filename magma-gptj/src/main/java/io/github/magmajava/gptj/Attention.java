@@ -50,7 +50,7 @@ final class Attention {
         backend.rope(w.query, rows, heads, headDim, rotaryDim, rotaryBase, start);
         backend.rope(w.key, rows, heads, headDim, rotaryDim, rotaryBase, start);
         cache.store(layer, device, w.key, w.value, rows);
-        backend.attention(w.query, cache.keys(layer, device), cache.values(layer, device), rows, start, heads, headDim, w.context);
+        backend.attention(w.query, cache.keyValues(layer, device), rows, start, heads, headDim, w.context);
         output.forward(device, w.context, rows, w.attention);
     }
 }

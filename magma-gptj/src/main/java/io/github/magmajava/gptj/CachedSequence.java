@@ -7,6 +7,7 @@ final class CachedSequence implements Sequence {
     private final GptjModel model;
     private final KvCache cache;
     private final float[] step;
+    private int prefilled;
 
     CachedSequence(GptjModel model, KvCache cache) {
         this.model = model;
@@ -22,7 +23,13 @@ final class CachedSequence implements Sequence {
         float[] text = new float[ids.length * d];
         model.embed(ids, text);
         System.arraycopy(text, 0, input, imageRows * d, text.length);
+        prefilled = rows;
         return model.forward(input, rows, cache);
+    }
+
+    @Override
+    public int prefilled() {
+        return prefilled;
     }
 
     @Override

@@ -153,6 +153,28 @@ public final class GptjModel {
         return backend.run(headPhase, () -> logitsOfRow(x, row));
     }
 
+    /**
+     * Runs {@code rows} positions from position 0 (an image's embeddings) into a cache of exactly
+     * those positions, frozen: the prefix every {@link #continueFrom} reads in place. No logits.
+     */
+    public KvCache keep(float[] inputEmbeddings, int rows) {
+        KvCache kept = newCache(rows);
+        hiddenStates(inputEmbeddings, rows, kept, newWorkspace(rows));
+        return kept.freeze();
+    }
+
+    /**
+     * A {@link SequenceMode#KV_CACHE} sequence after {@code kept}'s positions, {@code capacity} in
+     * all: its {@code start} takes no image rows, only the new text.
+     */
+    public Sequence continueFrom(KvCache kept, int capacity) {
+        if (capacity > config.transformer().maxPositions()) {
+            throw new IllegalArgumentException("KV cache capacity must be at most the model's " + config.transformer().maxPositions()
+                    + " positions, found " + capacity);
+        }
+        return new CachedSequence(this, kept.extend(capacity));
+    }
+
     /** Buffers for one forward call of {@code rows} rows on this model's backend. */
     Workspace newWorkspace(int rows) {
         return new Workspace(rows, config, backend.devices());

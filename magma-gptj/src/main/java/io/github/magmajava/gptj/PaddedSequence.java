@@ -54,6 +54,11 @@ final class PaddedSequence implements Sequence {
         return run();
     }
 
+    @Override
+    public int prefilled() {
+        return imageRows + text.length;
+    }
+
     private float[] run() {
         int d = model.config().transformer().hiddenSize();
         int rows = imageRows + text.length;

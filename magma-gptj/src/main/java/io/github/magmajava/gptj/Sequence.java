@@ -16,4 +16,7 @@ public sealed interface Sequence permits CachedSequence, PaddedSequence {
 
     /** Appends {@code token} and returns the logits of the new last position. */
     float[] next(int token);
+
+    /** Positions the prefill ran ({@link #start}): the whole padded sequence in the static mode. */
+    int prefilled();
 }

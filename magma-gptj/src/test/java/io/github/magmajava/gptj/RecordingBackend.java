@@ -2,6 +2,7 @@ package io.github.magmajava.gptj;
 
 import io.github.magmajava.backend.Backend;
 import io.github.magmajava.backend.Conv2d;
+import io.github.magmajava.backend.KeyValues;
 import io.github.magmajava.backend.Linear;
 import io.github.magmajava.backend.Phase;
 import io.github.magmajava.backend.ReferenceBackend;
@@ -119,7 +120,7 @@ final class RecordingBackend implements Backend {
     }
 
     @Override
-    public void attention(float[] q, float[] keys, float[] values, int rows, int startPos, int heads, int headDim, float[] out) {
-        delegate.attention(q, keys, values, rows, startPos, heads, headDim, out);
+    public void attention(float[] q, KeyValues kv, int rows, int startPos, int heads, int headDim, float[] out) {
+        delegate.attention(q, kv, rows, startPos, heads, headDim, out);
     }
 }

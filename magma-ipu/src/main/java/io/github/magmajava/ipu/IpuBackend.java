@@ -5,6 +5,7 @@ import io.github.magmajava.backend.Backend;
 import io.github.magmajava.backend.BackendContext;
 import io.github.magmajava.backend.BackendFactory;
 import io.github.magmajava.backend.Conv2d;
+import io.github.magmajava.backend.KeyValues;
 import io.github.magmajava.backend.Linear;
 import io.github.magmajava.backend.Phase;
 import io.github.magmajava.backend.Split;
@@ -262,9 +263,9 @@ public final class IpuBackend implements Backend {
     }
 
     @Override
-    public void attention(float[] q, float[] keys, float[] values, int rows, int startPos, int heads, int headDim, float[] out) {
+    public void attention(float[] q, KeyValues kv, int rows, int startPos, int heads, int headDim, float[] out) {
         staged();
-        kernels.attention(q, keys, values, rows, startPos, heads, headDim, out);
+        kernels.attention(q, kv, rows, startPos, heads, headDim, out);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.github.magmajava.backend.cpu;
 
+import io.github.magmajava.backend.KeyValues;
 import jdk.incubator.vector.FloatVector;
 
 /** Rotary embedding and causal attention of one (query row, head) pair at a time. */
@@ -39,7 +40,7 @@ final class Attention {
     }
 
     /** Output of query row {@code r} (position startPos + r), head {@code h}. */
-    static void head(float[] q, float[] keys, float[] values, int r, int startPos, int h, int heads, int headDim, float[] out) {
+    static void head(float[] q, KeyValues kv, int r, int startPos, int h, int heads, int headDim, float[] out) {
         int d = heads * headDim;
         int visible = startPos + r + 1;
         int qBase = r * d + h * headDim;
@@ -47,7 +48,7 @@ final class Attention {
         float[] scores = new float[visible];
         float max = Float.NEGATIVE_INFINITY;
         for (int p = 0; p < visible; p++) {
-            float s = Gemm.dot(q, qBase, keys, p * d + h * headDim, headDim) * scale;
+            float s = Gemm.dot(q, qBase, kv.keysAt(p), kv.rowOf(p) * d + h * headDim, headDim) * scale;
             scores[p] = s;
             max = Math.max(max, s);
         }
@@ -63,14 +64,15 @@ final class Attention {
         for (int i = 0; i < dv; i += lanes) {
             FloatVector acc = FloatVector.zero(HalfFloats.F);
             for (int p = 0; p < visible; p++) {
-                acc = FloatVector.fromArray(HalfFloats.F, values, p * d + h * headDim + i).fma(FloatVector.broadcast(HalfFloats.F, scores[p]), acc);
+                acc = FloatVector.fromArray(HalfFloats.F, kv.valuesAt(p), kv.rowOf(p) * d + h * headDim + i)
+                        .fma(FloatVector.broadcast(HalfFloats.F, scores[p]), acc);
             }
             acc.mul(norm).intoArray(out, qBase + i);
         }
         for (int i = dv; i < headDim; i++) {
             float acc = 0;
             for (int p = 0; p < visible; p++) {
-                acc += scores[p] * values[p * d + h * headDim + i];
+                acc += scores[p] * kv.valuesAt(p)[kv.rowOf(p) * d + h * headDim + i];
             }
             out[qBase + i] = acc * norm;
         }

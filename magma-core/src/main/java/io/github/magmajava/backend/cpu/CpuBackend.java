@@ -3,6 +3,7 @@ package io.github.magmajava.backend.cpu;
 import io.github.magmajava.backend.Backend;
 import io.github.magmajava.backend.BackendContext;
 import io.github.magmajava.backend.Conv2d;
+import io.github.magmajava.backend.KeyValues;
 import io.github.magmajava.backend.Linear;
 import io.github.magmajava.backend.Split;
 import io.github.magmajava.io.Tensor;
@@ -209,9 +210,9 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void attention(float[] q, float[] keys, float[] values, int rows, int startPos, int heads, int headDim, float[] out) {
+    public void attention(float[] q, KeyValues kv, int rows, int startPos, int heads, int headDim, float[] out) {
         Tasks.run(pool, rows * heads,
-                t -> Attention.head(q, keys, values, t / heads, startPos, t % heads, heads, headDim, out));
+                t -> Attention.head(q, kv, t / heads, startPos, t % heads, heads, headDim, out));
     }
 
     @Override
