@@ -33,6 +33,10 @@ final class GenerationLoop {
      */
     record Outcome(int[] tokens, StopReason reason, int prefillTokens, Duration prefill, Duration decode, int decodeSteps,
             List<float[]> logits) {
+        /** This outcome with an image's {@code positions}, run in {@code time} just before it, counted in its prefill. */
+        Outcome afterImage(int positions, Duration time) {
+            return new Outcome(tokens, reason, prefillTokens + positions, prefill.plus(time), decode, decodeSteps, logits);
+        }
     }
 
     /**

@@ -2,33 +2,42 @@ package io.github.magmajava;
 
 import io.github.magmajava.gptj.KvCache;
 import io.github.magmajava.sampling.SamplingOptions;
+import io.github.magmajava.image.PreprocessedImage;
 import java.time.Duration;
 import java.util.Objects;
 
 /**
- * Questions about one image, its prefix computed once: the image is encoded and its positions
- * run through the language model when the session opens, and kept (immutable); each
- * {@link #ask} extends them with its own prompt and answer, copying nothing, so it prefills only
- * its prompt's tokens. Asks may run concurrently and never see each other's tokens; each answer
- * equals {@link Magma#generate} for the same image, prompt and options (the same tokens; logits
- * within float rounding, the prefill being split differently). Made by {@link Magma#session}.
- *
- * <p>Closing drops the kept positions; the model stays open.
+ * Questions about one image, its prefix computed once: the first question encodes the image and
+ * runs its positions through the language model, which are then kept (immutable); each
+ * {@link #ask} extends them with its own prompt and answer, copying nothing, so later questions
+ * prefill only their prompt's tokens. Asks may run concurrently and never see each other's
+ * tokens; each answer equals {@link Magma#generate} for the same image, prompt and options (the
+ * same tokens; logits within float rounding, the prefill being split differently). Made by
+ * {@link Magma#session}.
  */
 public final class ImageSession implements AutoCloseable {
     private final Magma magma;
-    private final float[] embeddings;
-    private final KvCache kept;
+    private final PreprocessedImage image;
     private final Duration preprocess;
-    private final Duration imagePrefill;
+    /** Made by the first question; guarded by this. */
+    private Prefix prefix;
     private volatile boolean closed;
 
-    ImageSession(Magma magma, float[] embeddings, KvCache kept, Duration preprocess, Duration imagePrefill) {
+    /**
+     * The image's part of every question: its embeddings, and its positions kept in a frozen
+     * cache (null in the static sequence mode, where each question reruns them).
+     */
+    record Prefix(float[] embeddings, KvCache kept, Duration encode, Duration imagePrefill) {
+    }
+
+    /** The prefix, and whether this call made it (and so pays for it). */
+    record Made(Prefix prefix, boolean now) {
+    }
+
+    ImageSession(Magma magma, PreprocessedImage image, Duration preprocess) {
         this.magma = magma;
-        this.embeddings = embeddings;
-        this.kept = kept;
+        this.image = image;
         this.preprocess = preprocess;
-        this.imagePrefill = imagePrefill;
     }
 
     /** With the default sampling options. */
@@ -41,19 +50,21 @@ public final class ImageSession implements AutoCloseable {
     }
 
     /**
-     * Answers {@code prompt} about the session's image, telling {@code listener} each token.
+     * Answers {@code prompt} about the session's image, telling {@code listener} each token. The
+     * first question also encodes the image and runs its positions (its {@code prefillTokens} and
+     * time to first token include them); later ones prefill only their prompt.
      *
      * @throws IllegalStateException    after {@link #close()}
      * @throws IllegalArgumentException when the prompt does not fit the context
      */
     public Generation ask(String prompt, SamplingOptions options, TokenListener listener) {
-        Objects.requireNonNull(prompt, "prompt");
-        Objects.requireNonNull(options, "options");
         return ask(prompt, options, listener, false);
     }
 
     /** As {@link #ask(String, SamplingOptions, TokenListener)}, keeping every step's logits when {@code capture}. */
     Generation ask(String prompt, SamplingOptions options, TokenListener listener, boolean capture) {
+        Objects.requireNonNull(prompt, "prompt");
+        Objects.requireNonNull(options, "options");
         if (closed) {
             throw new IllegalStateException("this image session is closed");
         }
@@ -61,25 +72,22 @@ public final class ImageSession implements AutoCloseable {
     }
 
     /** Time to read and preprocess the image when the session opened. */
-    public Duration preprocessTime() {
+    Duration preprocessTime() {
         return preprocess;
     }
 
-    /** Time to encode the image and run its positions when the session opened. */
-    public Duration imagePrefillTime() {
-        return imagePrefill;
+    synchronized Made prefix() {
+        if (prefix != null) {
+            return new Made(prefix, false);
+        }
+        prefix = magma.imagePrefix(image);
+        return new Made(prefix, true);
     }
 
-    KvCache kept() {
-        return kept;
-    }
-
-    float[] embeddings() {
-        return embeddings;
-    }
-
+    /** Drops the kept positions; the model stays open. */
     @Override
-    public void close() {
+    public synchronized void close() {
         closed = true;
+        prefix = null;
     }
 }

@@ -168,46 +168,60 @@ public final class Magma implements AutoCloseable {
     }
 
     /**
-     * Encodes {@code image} once and keeps its positions for any number of questions
-     * ({@link ImageSession#ask}): each question prefills only its own tokens.
+     * A session on {@code image}: its positions are computed once, by the first question, and
+     * kept for the others ({@link ImageSession#ask}), which prefill only their own tokens.
      *
-     * @throws IOException when the image cannot be read
+     * @throws IOException when the image cannot be read (checked now, before any question)
      */
     public ImageSession session(ImageInput image) throws IOException {
         long t0 = System.nanoTime();
         PreprocessedImage pixels = image.load(preprocessor);
-        long t1 = System.nanoTime();
-        float[] embeddings = imagePrefix.encode(pixels.pixels());
-        int imageTokens = config.visual().imageTokens();
-        // In the static sequence mode nothing is cached: each question reruns the image's positions.
-        KvCache kept = sequenceMode == SequenceMode.KV_CACHE ? languageModel.keep(embeddings, imageTokens) : null;
-        long t2 = System.nanoTime();
-        return new ImageSession(this, embeddings, kept, Duration.ofNanos(t1 - t0), Duration.ofNanos(t2 - t1));
+        return new ImageSession(this, pixels, Duration.ofNanos(System.nanoTime() - t0));
     }
 
     public ImageSession session(Path image) throws IOException {
         return session(ImageInput.file(image));
     }
 
-    /** One question on a session's kept image: the loop after its kept positions (or, static, after its embeddings). */
+    /** The image's embeddings and, in the kv-cache sequence mode, its positions run into a frozen cache. */
+    ImageSession.Prefix imagePrefix(PreprocessedImage pixels) {
+        long t0 = System.nanoTime();
+        float[] embeddings = imagePrefix.encode(pixels.pixels());
+        long t1 = System.nanoTime();
+        // In the static sequence mode nothing is cached: each question reruns the image's positions.
+        KvCache kept = sequenceMode == SequenceMode.KV_CACHE ? languageModel.keep(embeddings, config.visual().imageTokens()) : null;
+        return new ImageSession.Prefix(embeddings, kept, Duration.ofNanos(t1 - t0), Duration.ofNanos(System.nanoTime() - t1));
+    }
+
+    /**
+     * One question on a session: the loop after its kept positions (static mode: after its
+     * embeddings). The question that made the prefix reports its cost: the encode, the image's
+     * positions in its prefill time and tokens.
+     */
     Generation ask(ImageSession session, String prompt, SamplingOptions options, TokenListener listener, boolean capture) {
         Objects.requireNonNull(listener, "listener");
         long t0 = System.nanoTime();
         int[] promptIds = tokenizer.encode(prompt);
         int maxNew = newTokenBudget(promptIds.length, options.maxNewTokens());
         long t1 = System.nanoTime();
+        ImageSession.Made made = session.prefix();
+        ImageSession.Prefix prefix = made.prefix();
         int imageTokens = config.visual().imageTokens();
         GenerationLoop.Outcome outcome;
-        if (session.kept() != null) {
-            Sequence sequence = languageModel.continueFrom(session.kept(), imageTokens + promptIds.length + maxNew);
+        if (prefix.kept() != null) {
+            Sequence sequence = languageModel.continueFrom(prefix.kept(), imageTokens + promptIds.length + maxNew);
             outcome = loop.run(sequence, new float[0], 0, promptIds, maxNew, options, capture, listener);
+            if (made.now()) {
+                outcome = outcome.afterImage(imageTokens, prefix.imagePrefill());
+            }
         } else {
             Sequence sequence = languageModel.sequence(sequenceMode, imageTokens + promptIds.length + maxNew);
-            outcome = loop.run(sequence, session.embeddings(), imageTokens, promptIds, maxNew, options, capture, listener);
+            outcome = loop.run(sequence, prefix.embeddings(), imageTokens, promptIds, maxNew, options, capture, listener);
         }
         Optional<CapturedTensors> tensors = capture ? Optional.of(new CapturedTensors(0, new float[0], imageTokens,
-                config.transformer().hiddenSize(), session.embeddings(), outcome.logits())) : Optional.empty();
-        return loop.generation(outcome, promptIds.length, Duration.ofNanos(t1 - t0), Duration.ZERO, tensors);
+                config.transformer().hiddenSize(), prefix.embeddings(), outcome.logits())) : Optional.empty();
+        Duration preprocess = Duration.ofNanos(t1 - t0).plus(made.now() ? session.preprocessTime() : Duration.ZERO);
+        return loop.generation(outcome, promptIds.length, preprocess, made.now() ? prefix.encode() : Duration.ZERO, tensors);
     }
 
     /**

@@ -1,8 +1,5 @@
 package io.github.magmajava.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.magmajava.CapturedTensors;
 import io.github.magmajava.Generation;
 import io.github.magmajava.GenerationRequest;
@@ -17,7 +14,6 @@ import io.github.magmajava.quant.WeightFormat;
 import io.github.magmajava.sampling.SamplingOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
@@ -93,32 +89,8 @@ final class GenerateCommand implements Callable<Integer> {
         return 0;
     }
 
-    private String toJson(Generation g, Magma magma) throws Exception {
-        ObjectMapper mapper = new ObjectMapper();
-        ObjectNode root = mapper.createObjectNode();
-        root.put("text", g.text());
-        ArrayNode tokens = root.putArray("tokens");
-        for (int t : g.tokens()) {
-            tokens.add(t);
-        }
-        root.put("promptTokens", g.promptTokens());
-        root.put("imageTokens", magma.config().visual().imageTokens());
-        root.put("stopReason", g.stopReason().name());
-        ObjectNode t = root.putObject("timings");
-        t.put("loadSeconds", seconds(magma.loadTime()));
-        t.put("preprocessSeconds", seconds(g.timings().preprocess()));
-        t.put("imageEncodeSeconds", seconds(g.timings().imageEncode()));
-        t.put("prefillSeconds", seconds(g.timings().prefill()));
-        t.put("decodeSeconds", seconds(g.timings().decode()));
-        t.put("decodeSteps", g.timings().decodeSteps());
-        t.put("timeToFirstTokenSeconds", seconds(g.timings().timeToFirstToken()));
-        t.put("totalSeconds", seconds(g.timings().total()));
-        t.put("decodeTokensPerSecond", g.timings().decodeTokensPerSecond());
-        return mapper.writeValueAsString(root);
-    }
-
-    private static double seconds(Duration d) {
-        return d.toNanos() / 1e9;
+    private static String toJson(Generation g, Magma magma) throws Exception {
+        return CliJson.generation(g, magma).toString();
     }
 
     /** Each file is written atomically (Npy.write); the directory was checked before the run. */

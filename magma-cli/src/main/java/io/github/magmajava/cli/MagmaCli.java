@@ -2,6 +2,7 @@ package io.github.magmajava.cli;
 
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import picocli.CommandLine;
@@ -10,7 +11,7 @@ import picocli.CommandLine.Command;
 /** {@code ./magma}: MAGMA inference and the tools around it. */
 @Command(name = "magma", mixinStandardHelpOptions = true, versionProvider = MagmaCli.Version.class,
         description = "MAGMA (image + prompt -> text) on the JVM.",
-        subcommands = {GenerateCommand.class, BenchCommand.class, PlanCommand.class, InspectCommand.class, TokenizeCommand.class, PreprocessCommand.class,
+        subcommands = {GenerateCommand.class, ChatCommand.class, BenchCommand.class, PlanCommand.class, InspectCommand.class, TokenizeCommand.class, PreprocessCommand.class,
                 CommandLine.HelpCommand.class})
 public final class MagmaCli {
 
@@ -24,9 +25,14 @@ public final class MagmaCli {
      * {@code out} (the run stops at the next flush). The streams are flushed, not closed.
      */
     public static int run(String[] args, OutputStream out, OutputStream err) {
+        return run(args, System.in, out, err);
+    }
+
+    /** As {@link #run(String[], OutputStream, OutputStream)}, {@code chat} reading its questions from {@code in}. */
+    public static int run(String[] args, InputStream in, OutputStream out, OutputStream err) {
         CliOutput stdout = new CliOutput(out, "standard output", false);
         CliOutput stderr = new CliOutput(err, "standard error", true);
-        int exit = execute(args, stdout, stderr);
+        int exit = execute(args, in, stdout, stderr);
         try {
             stdout.flushOrThrow();
         } catch (CliOutput.Failure e) {
@@ -39,8 +45,9 @@ public final class MagmaCli {
         return exit;
     }
 
-    private static int execute(String[] args, PrintWriter out, PrintWriter err) {
+    private static int execute(String[] args, InputStream in, PrintWriter out, PrintWriter err) {
         CommandLine cli = new CommandLine(new MagmaCli());
+        ((ChatCommand) cli.getSubcommands().get("chat").getCommand()).input = in;
         cli.setOut(out);
         cli.setErr(err);
         cli.setParameterExceptionHandler((e, a) -> {
