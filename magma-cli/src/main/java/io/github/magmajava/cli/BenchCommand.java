@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.magmajava.Generation;
 import io.github.magmajava.GenerationRequest;
 import io.github.magmajava.ImageInput;
+import io.github.magmajava.ImageSession;
 import io.github.magmajava.Magma;
 import io.github.magmajava.TokenListener;
 import io.github.magmajava.backend.cpu.OneDnnMode;
@@ -71,6 +72,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--runs", converter = OptionValues.Positive.class, defaultValue = "3", description = "Timed runs; medians are reported (default: ${DEFAULT-VALUE}).")
     int runs;
 
+    @Option(names = "--questions", paramLabel = "K", converter = OptionValues.NonNegative.class, defaultValue = "0",
+            description = "Also ask K questions on one image session: time to first token of the first (which runs the"
+                    + " image) against the follow-ups (which prefill only their prompt) (default: ${DEFAULT-VALUE}: skipped).")
+    int questions;
+
     @Option(names = "--bandwidth-mib", converter = OptionValues.Positive.class, defaultValue = "2048",
             description = "Buffer for the read-bandwidth measurement, well above the caches (default: ${DEFAULT-VALUE}).")
     int bandwidthMiB;
@@ -134,10 +140,40 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             ObjectNode r = report(magma, kind, timed, bandwidth, cores);
+            if (questions > 0) {
+                reportSession(r, magma, request);
+            }
             if (ipu != null) {
                 reportPhases(r, ipu.plan(), phases, timed.get(0).timings().decodeSteps());
             }
             return r;
+        }
+    }
+
+    /**
+     * {@code --questions K} on one session: the first question's time to first token (image
+     * encode and image positions included) against the median of the follow-ups'.
+     */
+    private void reportSession(ObjectNode r, Magma magma, GenerationRequest request) throws Exception {
+        PrintWriter err = spec.commandLine().getErr();
+        List<Double> ttft = new ArrayList<>();
+        try (ImageSession session = magma.session(request.image())) {
+            for (int q = 0; q < questions; q++) {
+                err.println("bench: session question " + (q + 1) + "...");
+                ttft.add(seconds(session.ask(request.prompt(), request.options()).timings().timeToFirstToken()));
+            }
+        }
+        double[] followUps = ttft.stream().skip(1).mapToDouble(Double::doubleValue).sorted().toArray();
+        double followUp = followUps.length == 0 ? Double.NaN : followUps.length % 2 == 1 ? followUps[followUps.length / 2]
+                : (followUps[followUps.length / 2 - 1] + followUps[followUps.length / 2]) / 2;
+        ObjectNode s = r.putObject("session");
+        s.put("questions", questions).put("firstTimeToFirstTokenSeconds", ttft.get(0));
+        if (followUps.length > 0) {
+            s.put("followUpTimeToFirstTokenSeconds", followUp).put("followUpRatio", followUp / ttft.get(0));
+        }
+        if (!json) {
+            spec.commandLine().getOut().printf("  %-26s %10.2f s first, %.2f s follow-ups (median of %d, %.1f%% of the first)%n",
+                    "session time to 1st token", ttft.get(0), followUp, followUps.length, 100 * followUp / ttft.get(0));
         }
     }
 

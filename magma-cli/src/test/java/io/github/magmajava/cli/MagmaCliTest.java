@@ -132,6 +132,14 @@ class MagmaCliTest {
                 "decodeTokensPerSecond", "decodeWeightGBps", "timeToFirstTokenSeconds", "endToEndSeconds", "peakRssBytes"}) {
             assertThat(json.get(key).asDouble()).as(key).isPositive();
         }
+        Result session = run("bench", "--checkpoint", model.resolve("model.pt").toString(), "--model-config",
+                model.resolve("config.json").toString(), "--prompt-tokens", "5", "--new-tokens", "2", "--warmup", "0", "--runs", "1",
+                "--bandwidth-mib", "64", "--questions", "3", "--json");
+        assertThat(session.exit()).as(session.err()).isZero();
+        JsonNode questions = JSON.readTree(session.out()).get("session");
+        assertThat(questions.get("questions").asInt()).isEqualTo(3);
+        assertThat(questions.get("firstTimeToFirstTokenSeconds").asDouble()).isPositive();
+        assertThat(questions.get("followUpTimeToFirstTokenSeconds").asDouble()).isPositive();
         Result table = run("bench", "--checkpoint", model.resolve("model.pt").toString(), "--model-config",
                 model.resolve("config.json").toString(), "--warmup", "0", "--runs", "1", "--new-tokens", "2", "--bandwidth-mib", "64");
         assertThat(table.out()).contains("read bandwidth", "prefill (20 tokens)", "decode (1 steps)", "peak RSS");
