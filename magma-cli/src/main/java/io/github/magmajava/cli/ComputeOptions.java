@@ -19,7 +19,7 @@ final class ComputeOptions {
         cpu, ipu
     }
 
-    @Option(names = "--backend", defaultValue = "cpu",
+    @Option(names = "--backend", defaultValue = "cpu", paramLabel = "cpu|ipu",
             description = "cpu: the CPU backend; ipu: the seed's execution model (phases staged into --devices bounded"
                     + " device memories, tensor-parallel) run on the host, docs/ipu.md (default: ${DEFAULT-VALUE}).")
     BackendKind backend;

@@ -47,7 +47,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     ComputeOptions compute;
 
-    @Option(names = "--json", description = "Print {\"text\", \"tokens\", \"promptTokens\", \"timings\"} instead of streaming.")
+    @Option(names = "--json", description = "Print {\"text\", \"tokens\", \"promptTokens\", \"prefillTokens\", \"timings\"} instead of streaming.")
     boolean json;
 
     @Option(names = "--dump-dir", description = "Write image.npy, image_embeddings.npy and logits.npy (float32) here.")
