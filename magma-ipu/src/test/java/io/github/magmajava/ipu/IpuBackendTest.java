@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.github.magmajava.Generation;
+import io.github.magmajava.ImageSession;
 import io.github.magmajava.Magma;
 import io.github.magmajava.config.SequenceMode;
 import io.github.magmajava.quant.WeightFormat;
@@ -97,6 +98,21 @@ class IpuBackendTest {
                         assertThat(logits.get(s)).as("threads %d, step %d", threads, s).containsExactly(reference.get(s));
                     }
                 }
+            }
+        }
+    }
+
+    @Test
+    void imageSessionsOnDevicesGiveGeneratesAnswers() throws IOException {
+        TinyFixture f = new TinyFixture("tiny_c");
+        try (Magma magma = load(f, 4, SequenceMode.KV_CACHE, WeightFormat.FP16);
+                ImageSession session = magma.session(f.image(magma))) {
+            for (String prompt : List.of("A photo of a dog in", "Describe the painting:", "A picture of")) {
+                io.github.magmajava.sampling.SamplingOptions options =
+                        io.github.magmajava.sampling.SamplingOptions.defaults().withTemperature(0).withMaxNewTokens(6);
+                assertThat(session.ask(prompt, options).tokens()).as(prompt).containsExactly(magma.generate(
+                        new io.github.magmajava.GenerationRequest(f.image(magma), prompt, options, false),
+                        io.github.magmajava.TokenListener.NONE).tokens());
             }
         }
     }

@@ -46,13 +46,17 @@ record TinyFixture(String name) {
         return Arrays.copyOfRange(all, step * vocab, (step + 1) * vocab);
     }
 
+    /** The fixture's preprocessed image. */
+    ImageInput image(Magma magma) throws IOException {
+        return ImageInput.preprocessed(new PreprocessedImage(magma.config().visual().imageResolution(),
+                Npy.read(dir().resolve("image.npy")).data()));
+    }
+
     /** The fixture's image and prompt, {@code steps} argmax tokens, tensors captured. */
     Generation greedy(Magma magma, int steps) throws IOException {
-        Npy.NpyArray image = Npy.read(dir().resolve("image.npy"));
         SamplingOptions argmax = SamplingOptions.defaults().withTemperature(0).withMaxNewTokens(steps);
-        return magma.generate(new GenerationRequest(ImageInput.preprocessed(
-                new PreprocessedImage(magma.config().visual().imageResolution(), image.data())),
-                json("prompt_ids.json").get("text").asText(), argmax, true), TokenListener.NONE);
+        return magma.generate(new GenerationRequest(image(magma), json("prompt_ids.json").get("text").asText(), argmax, true),
+                TokenListener.NONE);
     }
 
     private JsonNode json(String file) throws IOException {
