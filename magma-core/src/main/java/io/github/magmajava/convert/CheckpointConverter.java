@@ -73,8 +73,10 @@ public final class CheckpointConverter {
      *
      * @param tensors how many tensors the file holds (an int8 weight counts as its two)
      * @param bytes   the file's size
+     * @param q8Cache the q8 cache the int8 weights were copied from (made for this conversion
+     *                unless it was current), which stays in the cache directory
      */
-    public record Converted(Path file, MagmaConfig config, WeightFormat weights, int tensors, long bytes) {
+    public record Converted(Path file, MagmaConfig config, WeightFormat weights, int tensors, long bytes, Optional<Path> q8Cache) {
     }
 
     private CheckpointConverter() {
@@ -149,12 +151,22 @@ public final class CheckpointConverter {
                     }
                 }
                 write(target, tensors, metadata(source, model, weights));
-                return new Converted(target, model, weights, tensors.size(), Files.size(target));
+                return new Converted(target, model, weights, tensors.size(), Files.size(target),
+                        int8 == embedded ? Optional.empty() : int8.path());
             } finally {
                 if (int8 != null && int8 != embedded) {
                     int8.close();
                 }
             }
+        }
+    }
+
+    /** True when {@code file} is a model file holding int8 weights (converted with {@link WeightFormat#Q8}); false when unreadable. */
+    public static boolean holdsInt8(Path file) {
+        try (TensorFile f = TensorFiles.open(file)) {
+            return Q8Weights.embedded(f).isPresent();
+        } catch (CheckpointException e) {
+            return false;
         }
     }
 
