@@ -62,17 +62,26 @@ public final class Magma implements AutoCloseable {
         Backend created = null;
         Q8Weights q8 = null;
         try {
-            this.config = b.config != null ? b.config : MagmaWeights.detectPreset(file.tensors()).orElseThrow(
+            this.config = b.config != null ? b.config : MagmaWeights.detectConfig(file).orElseThrow(
                     () -> new CheckpointException(b.checkpoint, "its shapes match no preset (" + MagmaConfig.presetNames()
                             + "); give the model config explicitly"));
-            MagmaWeights weights = MagmaWeights.bind(file, config);
-            if (b.format == WeightFormat.Q8) {
+            // A file made by `magma convert --weights q8` holds its int8 weights itself (docs/convert.md).
+            q8 = Q8Weights.embedded(file).orElse(null);
+            if (q8 != null && (b.format == WeightFormat.FP16 || b.backend != null)) {
+                throw new CheckpointException(b.checkpoint, "holds int8 weights (converted with --weights q8), which "
+                        + (b.backend != null ? "only the built-in backend or one made by backend(factory) reads, not backend("
+                        + b.backend.name() + ")"
+                        : "cannot be read as fp16; leave weights unset, or convert the original checkpoint with --weights fp16"));
+            }
+            WeightFormat format = q8 != null ? WeightFormat.Q8 : Objects.requireNonNullElse(b.format, WeightFormat.FP16);
+            MagmaWeights weights = MagmaWeights.bind(file, config, q8);
+            if (q8 == null && format == WeightFormat.Q8) {
                 q8 = Q8Cache.open(b.checkpoint, Q8Cache.linearWeights(weights.languageModel()),
                         b.cacheDirectory != null ? b.cacheDirectory : CacheDirectory.resolve());
             }
             if (b.backend == null) {
                 BackendFactory factory = b.factory != null ? b.factory : CpuBackend::create;
-                created = factory.create(new BackendContext(config, b.format, Optional.ofNullable(q8), b.sequenceMode, b.threads,
+                created = factory.create(new BackendContext(config, format, Optional.ofNullable(q8), b.sequenceMode, b.threads,
                         Optional.ofNullable(b.oneDnn)));
             }
             this.backend = b.backend != null ? b.backend : created;
@@ -263,7 +272,8 @@ public final class Magma implements AutoCloseable {
         private Backend backend;
         private BackendFactory factory;
         private int threads;
-        private WeightFormat format = WeightFormat.FP16;
+        /** Null: fp16, or q8 for a file that holds int8 weights. */
+        private WeightFormat format;
         private Path cacheDirectory;
         private OneDnnMode oneDnn;
         private SequenceMode sequenceMode = SequenceMode.KV_CACHE;
@@ -272,7 +282,7 @@ public final class Magma implements AutoCloseable {
             this.checkpoint = Objects.requireNonNull(checkpoint, "checkpoint");
         }
 
-        /** The model config; default: the preset whose shapes the checkpoint has. */
+        /** The model config; default: the one a converted file's metadata holds, else the preset whose shapes the checkpoint has. */
         public Builder config(MagmaConfig modelConfig) {
             this.config = Objects.requireNonNull(modelConfig, "config");
             return this;
@@ -313,7 +323,9 @@ public final class Magma implements AutoCloseable {
          * stored). {@link WeightFormat#Q8}: int8 blocks, about half the bytes per decoded token,
          * made from the checkpoint on the first load and cached (about a minute and 6.5 GB of disk
          * for the full model), mapped on later loads; runs on the built-in CPU backend, so it
-         * cannot be combined with {@link #backend}. See docs/quantization.md.
+         * cannot be combined with {@link #backend}. See docs/quantization.md. A file made by
+         * {@code magma convert --weights q8} holds its int8 weights and is read as Q8 when this is
+         * not set; FP16 is refused for it (docs/convert.md).
          */
         public Builder weights(WeightFormat weightFormat) {
             this.format = Objects.requireNonNull(weightFormat, "weights");

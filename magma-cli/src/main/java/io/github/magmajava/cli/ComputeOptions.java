@@ -37,7 +37,8 @@ final class ComputeOptions {
 
     @Option(names = "--weights", defaultValue = "fp16", converter = OptionValues.Weights.class,
             description = "fp16: as stored; q8: int8 blocks, half the bytes per decoded token, made once into the cache"
-                    + " directory ($MAGMA_CACHE_DIR, default ~/.cache/magma-java) (default: ${DEFAULT-VALUE}).")
+                    + " directory ($MAGMA_CACHE_DIR, default ~/.cache/magma-java) (default: ${DEFAULT-VALUE}, or q8 for a file"
+                    + " made by convert --weights q8).")
     WeightFormat weights;
 
     @Option(names = "--onednn", converter = OneDnnModeConverter.class,
@@ -76,7 +77,11 @@ final class ComputeOptions {
                 return made;
             });
         }
-        return builder.weights(weights).sequenceMode(layout.sequenceMode);
+        if (spec.commandLine().getParseResult().hasMatchedOption("--weights")) {
+            // Unset, a file converted with --weights q8 runs on its own int8 weights (docs/convert.md).
+            builder.weights(weights);
+        }
+        return builder.sequenceMode(layout.sequenceMode);
     }
 
     int threadCount() {

@@ -7,6 +7,7 @@ import io.github.magmajava.ImageInput;
 import io.github.magmajava.Magma;
 import io.github.magmajava.TokenListener;
 import io.github.magmajava.config.MagmaConfig;
+import io.github.magmajava.convert.CheckpointConverter;
 import io.github.magmajava.io.CacheDirectory;
 import io.github.magmajava.io.Npy;
 import io.github.magmajava.quant.Q8Cache;
@@ -65,7 +66,8 @@ final class GenerateCommand implements Callable<Integer> {
             builder.config(config.resolve());
         }
         compute.applyTo(builder, spec);
-        if (compute.weights == WeightFormat.Q8 && Files.isRegularFile(checkpoint) && !Q8Cache.isCurrent(checkpoint, CacheDirectory.resolve())) {
+        if (compute.weights == WeightFormat.Q8 && Files.isRegularFile(checkpoint) && !Q8Cache.isCurrent(checkpoint, CacheDirectory.resolve())
+                && !CheckpointConverter.holdsInt8(checkpoint)) {
             spec.commandLine().getErr().println("int8 weights: quantizing " + checkpoint + " into "
                     + Q8Cache.file(checkpoint, CacheDirectory.resolve()) + " (first use only)");
         }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.magmajava.config.MagmaConfig;
+import io.github.magmajava.io.SafetensorsFile;
 import io.github.magmajava.io.Tensor;
 import io.github.magmajava.io.TensorFile;
 import io.github.magmajava.io.TensorFiles;
@@ -57,10 +58,12 @@ final class InspectCommand implements Callable<Integer> {
             for (Tensor t : tensors.values()) {
                 out.printf("%-" + width + "s  %-8s  %s%n", t.name(), t.dtype().torchName(), Arrays.toString(t.shape()));
             }
-            Optional<MagmaConfig> preset = MagmaWeights.detectPreset(tensors);
+            boolean named = file instanceof SafetensorsFile s && s.metadata().containsKey(MagmaConfig.METADATA_KEY);
+            Optional<MagmaConfig> config = MagmaWeights.detectConfig(file);
             out.println();
             out.printf("%d tensors, %s of tensor data (shared storages counted once)%n", tensors.size(), CliFormat.bytes(distinctBytes(tensors)));
-            out.println("config: " + preset.map(c -> c.name() + " (shapes match the preset; magma_v1_500 has the same shapes)")
+            out.println("config: " + config.map(c -> c.name() + (named ? " (from the file's metadata, written by convert)"
+                            : " (shapes match the preset; magma_v1_500 has the same shapes)"))
                     .orElse("no preset matches these shapes; pass --model-config FILE.json to generate"));
         }
         return 0;

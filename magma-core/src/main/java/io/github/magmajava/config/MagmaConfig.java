@@ -32,6 +32,12 @@ public record MagmaConfig(
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .enable(SerializationFeature.INDENT_OUTPUT);
 
+    /**
+     * The safetensors metadata key under which a file made by {@code magma convert} keeps its model
+     * config, as JSON; loading such a file without a config uses it.
+     */
+    public static final String METADATA_KEY = "magma.config";
+
     public static final MagmaConfig MAGMA_V1_500 = magmaV1("magma_v1_500", 500);
     public static final MagmaConfig MAGMA_V1_1024 = magmaV1("magma_v1_1024", 1024);
     private static final Map<String, MagmaConfig> PRESETS = Map.of(

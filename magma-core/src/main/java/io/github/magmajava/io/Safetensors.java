@@ -54,6 +54,8 @@ public final class Safetensors {
 
         Path target = file.toAbsolutePath();
         Path temp = Files.createTempFile(target.getParent(), "." + target.getFileName() + ".", ".tmp");
+        // Ctrl-C during a long write (a 13 GB conversion): the JVM's exit hook removes the partial file.
+        temp.toFile().deleteOnExit();
         AtomicFiles.write(temp, target, t -> {
             try (FileChannel out = FileChannel.open(t, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);

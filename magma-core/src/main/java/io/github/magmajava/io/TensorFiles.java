@@ -27,6 +27,12 @@ public final class TensorFiles {
         } catch (IOException e) {
             throw new CheckpointException(file, "cannot read the file: " + e, e);
         }
+        // Safetensors first: its header length may begin with any byte (0x80 like a pickle, even "PK").
+        // A length below 4 GiB (the reader takes far less) followed by '{' begins no zip (version,
+        // flags, then the method) and no pickle torch writes.
+        if (head.length == 9 && head[4] == 0 && head[5] == 0 && head[6] == 0 && head[7] == 0 && head[8] == '{') {
+            return SafetensorsFile.open(file);
+        }
         boolean zip = head.length >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4;
         boolean pickle = head.length >= 1 && (head[0] & 0xff) == 0x80;
         if (zip || pickle) {

@@ -12,7 +12,7 @@ import java.util.Optional;
 
 /**
  * Int8 weights by the name of the weight they replace: an opened q8 cache file ({@link Q8Cache}),
- * or tensors quantized on the heap. A backend asks {@link #find} for every Linear weight and uses
+ * the pairs embedded in a converted model file ({@link #embedded}), or tensors quantized on the heap. A backend asks {@link #find} for every Linear weight and uses
  * the int8 form when there is one. Closing unmaps the file; the backend must not be used after.
  */
 public final class Q8Weights implements AutoCloseable {
@@ -34,6 +34,24 @@ public final class Q8Weights implements AutoCloseable {
      *                             or mis-shaped, or the file holds anything else
      */
     public static Q8Weights of(TensorFile file) throws CheckpointException {
+        return new Q8Weights(file.path(), file, pairs(file, true));
+    }
+
+    /**
+     * The int8 weights a model file holds beside its other tensors (a file written by
+     * {@code magma convert --weights q8}, docs/convert.md): its {@code <name>.q8} and
+     * {@code <name>.scale} pairs; empty when it has no {@code .q8} tensor. The file stays the
+     * caller's: closing the result leaves it open.
+     *
+     * @throws CheckpointException naming the file and the tensor when a pair is incomplete, mis-typed or mis-shaped
+     */
+    public static Optional<Q8Weights> embedded(TensorFile file) throws CheckpointException {
+        Map<String, Q8Tensor> pairs = pairs(file, false);
+        return pairs.isEmpty() ? Optional.empty() : Optional.of(new Q8Weights(file.path(), null, pairs));
+    }
+
+    /** The pairs of {@code file}; with {@code only}, any other tensor is an error. */
+    private static Map<String, Q8Tensor> pairs(TensorFile file, boolean only) throws CheckpointException {
         Map<String, Q8Tensor> pairs = new LinkedHashMap<>();
         Map<String, Tensor> all = file.tensors();
         for (Tensor t : all.values()) {
@@ -48,13 +66,13 @@ public final class Q8Weights implements AutoCloseable {
                 } catch (IllegalArgumentException e) {
                     throw new CheckpointException(file.path(), e.getMessage());
                 }
-            } else if (!t.name().endsWith(Q8Cache.SCALES_SUFFIX)
-                    || !all.containsKey(t.name().substring(0, t.name().length() - Q8Cache.SCALES_SUFFIX.length()) + Q8Cache.VALUES_SUFFIX)) {
+            } else if (only && (!t.name().endsWith(Q8Cache.SCALES_SUFFIX)
+                    || !all.containsKey(t.name().substring(0, t.name().length() - Q8Cache.SCALES_SUFFIX.length()) + Q8Cache.VALUES_SUFFIX))) {
                 throw new CheckpointException(file.path(), "tensor " + t.name() + " is not part of a q8 pair (<name>"
                         + Q8Cache.VALUES_SUFFIX + ", <name>" + Q8Cache.SCALES_SUFFIX + ")");
             }
         }
-        return new Q8Weights(file.path(), file, pairs);
+        return pairs;
     }
 
     /** Tensors quantized in memory (tests, small models); nothing to close. */
@@ -89,7 +107,7 @@ public final class Q8Weights implements AutoCloseable {
         return tensors;
     }
 
-    /** The cache file, when these weights come from one. */
+    /** The file these weights are read from (the cache, or a converted model file), when they come from one. */
     public Optional<Path> path() {
         return Optional.ofNullable(path);
     }

@@ -1,11 +1,15 @@
 package io.github.magmajava.weights;
 
+import io.github.magmajava.config.ConfigException;
 import io.github.magmajava.config.MagmaConfig;
 import io.github.magmajava.config.TransformerConfig;
 import io.github.magmajava.config.VisualConfig;
 import io.github.magmajava.io.CheckpointException;
+import io.github.magmajava.io.SafetensorsFile;
 import io.github.magmajava.io.Tensor;
 import io.github.magmajava.io.TensorFile;
+import io.github.magmajava.quant.Q8Tensor;
+import io.github.magmajava.quant.Q8Weights;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -34,10 +38,43 @@ public record MagmaWeights(MagmaConfig config, ImagePrefixWeights imagePrefix, L
 
     /** Binds the tensors of {@code file} (a state dict, already unwrapped from {@code module}). */
     public static MagmaWeights bind(TensorFile file, MagmaConfig config) throws CheckpointException {
-        Binder b = new Binder(file.tensors());
+        return bind(file, config, null);
+    }
+
+    /**
+     * As {@link #bind(TensorFile, MagmaConfig)} for a file that holds some weights only in int8
+     * ({@code embedded}, from {@link Q8Weights#embedded}: a file made by {@code magma convert
+     * --weights q8}). Such a weight may be absent from the file; it is then bound to its int8
+     * values under its own name (int8 {@code [out, in]}, shape checked), which a backend given
+     * {@code embedded} replaces by name, as it does with the q8 cache; a backend without them
+     * refuses the int8 dtype. The pairs' own tensors are expected, not unexpected.
+     *
+     * @param embedded null when the file holds no int8 weights
+     */
+    public static MagmaWeights bind(TensorFile file, MagmaConfig config, Q8Weights embedded) throws CheckpointException {
+        Binder b = new Binder(file.tensors(), embedded == null ? Map.of() : embedded.tensors());
         MagmaWeights weights = new MagmaWeights(config, bindImagePrefix(b, config), bindLanguageModel(b, config));
         b.finish(file, config);
         return weights;
+    }
+
+    /**
+     * The model config of {@code file}: the one its safetensors metadata holds under
+     * {@link MagmaConfig#METADATA_KEY} (a file made by {@code magma convert}), else the preset its
+     * shapes match ({@link #detectPreset}), if any.
+     *
+     * @throws CheckpointException naming the file when the metadata's config is not a valid model config
+     */
+    public static Optional<MagmaConfig> detectConfig(TensorFile file) throws CheckpointException {
+        if (file instanceof SafetensorsFile s && s.metadata().containsKey(MagmaConfig.METADATA_KEY)) {
+            try {
+                return Optional.of(MagmaConfig.fromJson(s.metadata().get(MagmaConfig.METADATA_KEY)));
+            } catch (ConfigException e) {
+                throw new CheckpointException(file.path(), "the model config in its metadata (" + MagmaConfig.METADATA_KEY
+                        + ") is not valid: " + e.getMessage(), e);
+            }
+        }
+        return detectPreset(file.tensors());
     }
 
     /**
@@ -46,7 +83,7 @@ public record MagmaWeights(MagmaConfig config, ImagePrefixWeights imagePrefix, L
      */
     public static Optional<MagmaConfig> detectPreset(Map<String, Tensor> tensors) {
         for (MagmaConfig preset : List.of(MagmaConfig.MAGMA_V1_1024, MagmaConfig.MAGMA_V1_500)) {
-            Binder b = new Binder(tensors);
+            Binder b = new Binder(tensors, Map.of());
             bindImagePrefix(b, preset);
             bindLanguageModel(b, preset);
             if (b.problems.isEmpty()) {
@@ -58,7 +95,7 @@ public record MagmaWeights(MagmaConfig config, ImagePrefixWeights imagePrefix, L
 
     /** Every tensor the model reads, by checkpoint name, with its expected shape. */
     public static Map<String, long[]> expectedShapes(MagmaConfig config) {
-        Binder b = new Binder(Map.of());
+        Binder b = new Binder(Map.of(), Map.of());
         bindImagePrefix(b, config);
         bindLanguageModel(b, config);
         return b.expected;
@@ -109,27 +146,52 @@ public record MagmaWeights(MagmaConfig config, ImagePrefixWeights imagePrefix, L
             String a = p + "attn.attention.";
             blocks.add(new BlockWeights(
                     b.get(p + "ln_1.weight", d), b.get(p + "ln_1.bias", d),
-                    b.get(a + "q_proj.weight", d, d), b.get(a + "k_proj.weight", d, d),
-                    b.get(a + "v_proj.weight", d, d), b.get(a + "out_proj.weight", d, d),
-                    b.get(p + "mlp.0.c_fc.weight", mlp, d), b.get(p + "mlp.0.c_fc.bias", mlp),
-                    b.get(p + "mlp.0.c_proj.weight", d, mlp), b.get(p + "mlp.0.c_proj.bias", d),
-                    b.get(p + "mlp.1.adapter.0.weight", bottleneck, d), b.get(p + "mlp.1.adapter.0.bias", bottleneck),
-                    b.get(p + "mlp.1.adapter.2.weight", d, bottleneck), b.get(p + "mlp.1.adapter.2.bias", d)));
+                    b.linear(a + "q_proj.weight", d, d), b.linear(a + "k_proj.weight", d, d),
+                    b.linear(a + "v_proj.weight", d, d), b.linear(a + "out_proj.weight", d, d),
+                    b.linear(p + "mlp.0.c_fc.weight", mlp, d), b.get(p + "mlp.0.c_fc.bias", mlp),
+                    b.linear(p + "mlp.0.c_proj.weight", d, mlp), b.get(p + "mlp.0.c_proj.bias", d),
+                    b.linear(p + "mlp.1.adapter.0.weight", bottleneck, d), b.get(p + "mlp.1.adapter.0.bias", bottleneck),
+                    b.linear(p + "mlp.1.adapter.2.weight", d, bottleneck), b.get(p + "mlp.1.adapter.2.bias", d)));
         }
         return new LanguageModelWeights(
                 b.get("lm.transformer.wte.weight", t.realVocabSize(), d), blocks,
                 b.get("lm.transformer.ln_f.weight", d), b.get("lm.transformer.ln_f.bias", d),
-                b.get("lm.lm_head.weight", t.vocabSize(), d), b.get("lm.lm_head.bias", t.vocabSize()));
+                b.linear("lm.lm_head.weight", t.vocabSize(), d), b.get("lm.lm_head.bias", t.vocabSize()));
     }
 
     /** Looks tensors up, collecting every problem instead of stopping at the first. */
     private static final class Binder {
         private final Map<String, Tensor> tensors;
+        private final Map<String, Q8Tensor> int8;
         private final Map<String, long[]> expected = new LinkedHashMap<>();
         private final List<String> problems = new ArrayList<>();
+        private final List<Q8Tensor> int8Bound = new ArrayList<>();
 
-        Binder(Map<String, Tensor> tensors) {
+        Binder(Map<String, Tensor> tensors, Map<String, Q8Tensor> int8) {
             this.tensors = tensors;
+            this.int8 = int8;
+        }
+
+        /**
+         * A Linear weight of the language model, which the backend reads through
+         * {@code Backend.linear} and so may find in int8 by name (exactly the weights the q8 cache
+         * quantizes): bound to its int8 values when only those are in the file.
+         */
+        Tensor linear(String name, long... shape) {
+            Q8Tensor q = int8.get(name);
+            if (q == null) {
+                return get(name, shape);
+            }
+            int8Bound.add(q);
+            if (!q.fits(shape)) {
+                problems.add("int8 tensor " + q.values().name() + " has shape " + Arrays.toString(q.values().shape())
+                        + ", expected " + Arrays.toString(shape));
+            }
+            if (tensors.containsKey(name)) {
+                return get(name, shape);
+            }
+            expected.put(name, shape);
+            return q.values().withName(name);
         }
 
         Tensor get(String name, long... shape) {
@@ -154,6 +216,10 @@ public record MagmaWeights(MagmaConfig config, ImagePrefixWeights imagePrefix, L
         void finish(TensorFile file, MagmaConfig config) throws CheckpointException {
             Set<String> unexpected = new LinkedHashSet<>(tensors.keySet());
             unexpected.removeAll(expected.keySet());
+            int8Bound.forEach(q -> {
+                unexpected.remove(q.values().name());
+                unexpected.remove(q.scales().name());
+            });
             unexpected.removeIf(n -> IGNORED.matcher(n).matches());
             for (String name : unexpected) {
                 problems.add("unexpected tensor " + name + " " + tensors.get(name).describe());

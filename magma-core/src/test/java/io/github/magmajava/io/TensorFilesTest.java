@@ -4,8 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,6 +24,24 @@ class TensorFilesTest {
         try (TensorFile file = TensorFiles.open(safetensorsAsOther)) {
             assertThat(file).isInstanceOf(SafetensorsFile.class);
             assertThat(file.tensors()).containsKey("a.weight");
+        }
+    }
+
+    /** A header length whose first byte is a pickle's (0x80) is still safetensors: magma convert wrote such files. */
+    @Test
+    void aSafetensorsHeaderLengthThatBeginsLikeAPickleIsSafetensors(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("model.safetensors");
+        Tensor t = new Tensor("w", DType.FLOAT16, new long[] {2}, MemorySegment.ofArray(new short[2]));
+        for (int pad = 0; pad < 256; pad++) {
+            Safetensors.write(file, List.of(t), Map.of("pad", "x".repeat(pad)));
+            if ((Files.readAllBytes(file)[0] & 0xff) == 0x80) {
+                break;
+            }
+        }
+        assertThat(Files.readAllBytes(file)[0] & 0xff).isEqualTo(0x80);
+        try (TensorFile opened = TensorFiles.open(file)) {
+            assertThat(opened).isInstanceOf(SafetensorsFile.class);
+            assertThat(opened.tensors()).containsOnlyKeys("w");
         }
     }
 

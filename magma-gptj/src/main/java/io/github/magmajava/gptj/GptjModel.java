@@ -7,6 +7,7 @@ import io.github.magmajava.backend.Split;
 import io.github.magmajava.config.MagmaConfig;
 import io.github.magmajava.config.SequenceMode;
 import io.github.magmajava.config.TransformerConfig;
+import io.github.magmajava.io.DType;
 import io.github.magmajava.io.Tensor;
 import io.github.magmajava.weights.BlockWeights;
 import io.github.magmajava.weights.LanguageModelWeights;
@@ -260,28 +261,41 @@ public final class GptjModel {
             requireShape(b.ln1Weight(), d);
             requireShape(b.ln1Bias(), d);
             for (Tensor p : List.of(b.qProj(), b.kProj(), b.vProj(), b.outProj())) {
-                requireShape(p, d, d);
+                requireLinear(p, d, d);
             }
-            requireShape(b.fcWeight(), mlp, d);
+            requireLinear(b.fcWeight(), mlp, d);
             requireShape(b.fcBias(), mlp);
-            requireShape(b.projWeight(), d, mlp);
+            requireLinear(b.projWeight(), d, mlp);
             requireShape(b.projBias(), d);
-            requireShape(b.adapterDownWeight(), bottleneck, d);
+            requireLinear(b.adapterDownWeight(), bottleneck, d);
             requireShape(b.adapterDownBias(), bottleneck);
-            requireShape(b.adapterUpWeight(), d, bottleneck);
+            requireLinear(b.adapterUpWeight(), d, bottleneck);
             requireShape(b.adapterUpBias(), d);
         }
         requireShape(w.lnFWeight(), d);
         requireShape(w.lnFBias(), d);
-        requireShape(w.lmHeadWeight(), t.vocabSize(), d);
+        requireLinear(w.lmHeadWeight(), t.vocabSize(), d);
         requireShape(w.lmHeadBias(), t.vocabSize());
     }
 
     private static void requireShape(Tensor t, long... shape) {
+        require(t, false, shape);
+    }
+
+    /**
+     * A weight only {@link Backend#linear} reads: float, or the int8 values a file made by
+     * {@code magma convert --weights q8} holds in its place (MagmaWeights.bind with the embedded
+     * int8 weights), which the backend replaces by name and otherwise refuses.
+     */
+    private static void requireLinear(Tensor t, long... shape) {
+        require(t, true, shape);
+    }
+
+    private static void require(Tensor t, boolean int8, long... shape) {
         if (t == null) {
             throw new IllegalArgumentException("missing tensor, expected shape " + Arrays.toString(shape));
         }
-        if (!t.hasShape(shape) || !t.dtype().isFloatingPoint()) {
+        if (!t.hasShape(shape) || !(t.dtype().isFloatingPoint() || (int8 && t.dtype() == DType.INT8))) {
             throw new IllegalArgumentException("tensor " + t.name() + " is " + t.describe() + ", the model needs a float tensor "
                     + Arrays.toString(shape));
         }
