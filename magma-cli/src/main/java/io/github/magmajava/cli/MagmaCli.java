@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 /** {@code ./magma}: MAGMA inference and the tools around it. */
 @Command(name = "magma", mixinStandardHelpOptions = true, versionProvider = MagmaCli.Version.class,
         description = "MAGMA (image + prompt -> text) on the JVM.",
-        subcommands = {GenerateCommand.class, BenchCommand.class, PlanCommand.class, InspectCommand.class, TokenizeCommand.class, PreprocessCommand.class,
+        subcommands = {GenerateCommand.class, BenchCommand.class, DownloadCommand.class, PlanCommand.class, InspectCommand.class, TokenizeCommand.class, PreprocessCommand.class,
                 CommandLine.HelpCommand.class})
 public final class MagmaCli {
 

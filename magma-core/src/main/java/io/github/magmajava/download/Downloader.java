@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.net.ConnectException;
 import java.net.ProxySelector;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -11,6 +12,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse.BodyHandlers;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,7 +42,7 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class Downloader {
     /** The MAGMA checkpoint that Aleph Alpha's README links to. */
-    public static final URI OFFICIAL_CHECKPOINT = URI.create("https://bit.ly/aleph_alpha_magma_download");
+    public static final String OFFICIAL_CHECKPOINT = "https://bit.ly/aleph_alpha_magma_download";
     static final int MAX_REDIRECTS = 10;
     private static final Set<Integer> REDIRECTS = Set.of(301, 302, 303, 307, 308);
     private static final String USER_AGENT = "magma-java";
@@ -487,10 +489,26 @@ public final class Downloader {
         }
     }
 
-    /** A network failure in words: its message, after its type unless that is plain IOException (HttpClient's often have no message). */
-    static String describe(IOException e) {
-        String message = e.getMessage() == null || e.getMessage().isBlank() ? null : e.getMessage();
-        if (e.getClass() == IOException.class && message != null) {
+    /**
+     * A failure in words: its type (unless plain IOException or DownloadException) and the first
+     * message along its causes; HttpClient's connection errors have none, and are named here.
+     */
+    public static String describe(IOException e) {
+        String message = null;
+        boolean unresolved = false;
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (message == null && t.getMessage() != null && !t.getMessage().isBlank()) {
+                message = t.getMessage();
+            }
+            unresolved |= t instanceof UnresolvedAddressException;
+        }
+        if (message == null && unresolved) {
+            return "unknown host";
+        }
+        if (message == null && e instanceof ConnectException) {
+            return "cannot connect";
+        }
+        if ((e.getClass() == IOException.class || e instanceof DownloadException) && message != null) {
             return message;
         }
         return e.getClass().getSimpleName() + (message == null ? "" : ": " + message);
