@@ -2,6 +2,7 @@ package io.github.magmajava.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import io.github.magmajava.io.CacheDirectory;
 import java.io.IOException;
@@ -20,7 +21,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code magma download}, against a loopback server of the tiny checkpoint. */
+/** {@code magma download} and {@code --checkpoint URL}, against a loopback server of the tiny checkpoint. */
 class DownloadCommandTest {
     private static final Path FIXTURES = Path.of(System.getProperty("magma.fixtures"));
     private static final Path TINY_A = FIXTURES.resolve("magma/tiny_a");
@@ -117,6 +118,37 @@ class DownloadCommandTest {
         // Progress lines first; the error is the last line.
         assertThat(lastLine(r.err())).startsWith("magma: " + url("/model.pt") + ": SHA-256 mismatch").contains("expected " + "0".repeat(64));
         assertThat(dir.resolve("model.pt")).doesNotExist();
+    }
+
+    @Test
+    void generateAndBenchTakeACheckpointUrl() throws Exception {
+        Path image = FIXTURES.resolve("image/src/gray16_40x33.png");
+        MagmaCliTest.Result bench = MagmaCliTest.run("bench", "--checkpoint", url("/model.pt"), "--model-config",
+                TINY_A.resolve("config.json").toString(), "--prompt-tokens", "2", "--new-tokens", "2", "--warmup", "0", "--runs", "1",
+                "--bandwidth-mib", "16", "--json");
+        assertThat(bench.exit()).as(bench.err()).isZero();
+        assertThat(new ObjectMapper().readTree(bench.out()).get("config").asText()).isEqualTo("tiny_a");
+        assertThat(paths).containsExactly("/model.pt");
+
+        // Downloaded once: generate finds it in the cache, even with the server gone.
+        server.stop(0);
+        MagmaCliTest.Result local = MagmaCliTest.run("generate", "--checkpoint", TINY_A.resolve("model.pt").toString(), "--model-config",
+                TINY_A.resolve("config.json").toString(), "--image", image.toString(), "--prompt", "A picture of", "--temperature", "0",
+                "--max-out-tokens", "3");
+        MagmaCliTest.Result remote = MagmaCliTest.run("generate", "--checkpoint", url("/model.pt"), "--model-config",
+                TINY_A.resolve("config.json").toString(), "--image", image.toString(), "--prompt", "A picture of", "--temperature", "0",
+                "--max-out-tokens", "3");
+        assertThat(remote.exit()).as(remote.err()).isZero();
+        assertThat(remote.out()).isNotBlank().isEqualTo(local.out());
+        assertThat(paths).hasSize(1);
+    }
+
+    @Test
+    void aMissingCheckpointPathStaysAClearError() {
+        MagmaCliTest.Result r = MagmaCliTest.run("generate", "--checkpoint", dir.resolve("absent.pt").toString(), "--model-config",
+                TINY_A.resolve("config.json").toString(), "--image", "x.png", "--prompt", "p");
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err().strip()).doesNotContain("\n").startsWith("magma: ").contains("absent.pt");
     }
 
     @Test
