@@ -1,6 +1,6 @@
 package io.github.magmajava.cli;
 
-import io.github.magmajava.download.Downloader;
+import io.github.magmajava.download.DownloadException;
 import io.github.magmajava.download.ProgressListener;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -69,7 +69,7 @@ final class DownloadProgress implements ProgressListener {
 
     @Override
     public void retrying(int attempt, Duration delay, IOException cause) {
-        line("download: attempt " + attempt + " failed (" + Downloader.describe(cause) + "); retrying in " + seconds(delay.toMillis() / 1000.0));
+        line("download: attempt " + attempt + " failed (" + DownloadException.describe(cause) + "); retrying in " + seconds(delay.toMillis() / 1000.0));
     }
 
     /** Ends the redrawn line, if one is shown. */

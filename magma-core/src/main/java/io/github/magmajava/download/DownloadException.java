@@ -1,6 +1,8 @@
 package io.github.magmajava.download;
 
 import java.io.IOException;
+import java.net.ConnectException;
+import java.nio.channels.UnresolvedAddressException;
 
 /**
  * A download that failed for good, in one line that names the URL or the file, what went wrong
@@ -36,5 +38,30 @@ public final class DownloadException extends IOException {
     /** True when a later attempt may succeed (the server was busy or failing). */
     boolean retryable() {
         return retryable;
+    }
+
+    /**
+     * A failure in words: its type (unless plain IOException or DownloadException) and the first
+     * message along its causes; HttpClient's connection errors have none, and are named here.
+     */
+    public static String describe(IOException e) {
+        String message = null;
+        boolean unresolved = false;
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (message == null && t.getMessage() != null && !t.getMessage().isBlank()) {
+                message = t.getMessage();
+            }
+            unresolved |= t instanceof UnresolvedAddressException;
+        }
+        if (message == null && unresolved) {
+            return "unknown host";
+        }
+        if (message == null && e instanceof ConnectException) {
+            return "cannot connect";
+        }
+        if ((e.getClass() == IOException.class || e instanceof DownloadException) && message != null) {
+            return message;
+        }
+        return e.getClass().getSimpleName() + (message == null ? "" : ": " + message);
     }
 }

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
-import java.net.ConnectException;
 import java.net.ProxySelector;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -12,7 +11,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse.BodyHandlers;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +19,6 @@ import java.nio.file.StandardOpenOption;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Set;
@@ -50,7 +47,6 @@ public final class Downloader {
     /** Bytes of a body's start looked at for an HTML page. */
     private static final int HEAD_BYTES = 64;
     private static final long PROGRESS_NANOS = 100_000_000L;
-    private static final Duration MAX_BACKOFF = Duration.ofMinutes(1);
 
     private final DownloadOptions options;
     private final ProxySelector proxies;
@@ -91,7 +87,7 @@ public final class Downloader {
         HttpClient client = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER)
                 .connectTimeout(options.connectTimeout()).proxy(proxies).build();
         try {
-            Retries retries = new Retries(url);
+            Retries retries = new Retries(url, options);
             ServerResponse first = retries.run(() -> send(client, url, null));
             Path target = dir.resolve(first.fileName());
             DownloadLock free = DownloadLock.tryAcquire(target);
@@ -430,87 +426,5 @@ public final class Downloader {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every JDK has SHA-256", e);
         }
-    }
-
-    /** A step of a download that may fail. */
-    @FunctionalInterface
-    private interface Step<T> {
-        T run() throws IOException;
-    }
-
-    /**
-     * Runs steps of one download, each again after a transient failure (an IOException from the
-     * network, 408, 429, 5xx), {@code backoff} x 1, 2, 4 ... apart, until {@code maxAttempts}
-     * failures in all; then the last failure ends the download.
-     */
-    private final class Retries {
-        private final URI url;
-        private int failures;
-
-        Retries(URI url) {
-            this.url = url;
-        }
-
-        <T> T run(Step<T> step) throws IOException {
-            while (true) {
-                try {
-                    return step.run();
-                } catch (DownloadException e) {
-                    if (!e.retryable()) {
-                        throw e;
-                    }
-                    failed(e);
-                } catch (InterruptedIOException e) {
-                    if (Thread.currentThread().isInterrupted()) {
-                        throw e;
-                    }
-                    failed(e);
-                } catch (IOException e) {
-                    failed(e);
-                }
-            }
-        }
-
-        private void failed(IOException e) throws IOException {
-            failures++;
-            if (failures >= options.maxAttempts()) {
-                String message = e instanceof DownloadException ? e.getMessage() : "GET " + url + ": " + describe(e);
-                throw new DownloadException(message + (failures > 1 ? " (gave up after " + failures + " attempts)" : ""), e);
-            }
-            long millis = options.backoff().toMillis() << Math.min(failures - 1, 30);
-            Duration delay = Duration.ofMillis(Math.min(Math.max(millis, 0), MAX_BACKOFF.toMillis()));
-            options.listener().retrying(failures, delay, e);
-            try {
-                Thread.sleep(delay);
-            } catch (InterruptedException interrupted) {
-                Thread.currentThread().interrupt();
-                throw new InterruptedIOException("interrupted while waiting to retry " + url);
-            }
-        }
-    }
-
-    /**
-     * A failure in words: its type (unless plain IOException or DownloadException) and the first
-     * message along its causes; HttpClient's connection errors have none, and are named here.
-     */
-    public static String describe(IOException e) {
-        String message = null;
-        boolean unresolved = false;
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (message == null && t.getMessage() != null && !t.getMessage().isBlank()) {
-                message = t.getMessage();
-            }
-            unresolved |= t instanceof UnresolvedAddressException;
-        }
-        if (message == null && unresolved) {
-            return "unknown host";
-        }
-        if (message == null && e instanceof ConnectException) {
-            return "cannot connect";
-        }
-        if ((e.getClass() == IOException.class || e instanceof DownloadException) && message != null) {
-            return message;
-        }
-        return e.getClass().getSimpleName() + (message == null ? "" : ": " + message);
     }
 }
