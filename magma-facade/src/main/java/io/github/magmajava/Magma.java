@@ -8,6 +8,8 @@ import io.github.magmajava.backend.cpu.OneDnnMode;
 import io.github.magmajava.clip.ImagePrefix;
 import io.github.magmajava.config.MagmaConfig;
 import io.github.magmajava.config.SequenceMode;
+import io.github.magmajava.download.DownloadCache;
+import io.github.magmajava.download.DownloadOptions;
 import io.github.magmajava.gptj.GptjModel;
 import io.github.magmajava.gptj.KvCache;
 import io.github.magmajava.gptj.Sequence;
@@ -24,6 +26,7 @@ import io.github.magmajava.sampling.SamplingOptions;
 import io.github.magmajava.text.Gpt2Tokenizer;
 import io.github.magmajava.weights.MagmaWeights;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -115,6 +118,15 @@ public final class Magma implements AutoCloseable {
     /** Loads a checkpoint whose shapes match a preset ({@code magma_v1_1024} for the public one). */
     public static Magma load(Path checkpoint) throws IOException {
         return builder(checkpoint).load();
+    }
+
+    /**
+     * Loads the checkpoint at {@code url}, downloaded into the cache directory on first use
+     * (resumable and verified, docs/download.md) and found there afterwards without a request;
+     * {@code URI.create(Downloader.OFFICIAL_CHECKPOINT)} is the official one.
+     */
+    public static Magma load(URI url) throws IOException {
+        return load(DownloadCache.fetch(url, DownloadOptions.defaults()));
     }
 
     public static Magma load(Path checkpoint, MagmaConfig config) throws IOException {

@@ -54,8 +54,9 @@ final class BenchCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true)
     ConfigChoice config;
 
-    @Option(names = "--checkpoint", description = "Benchmark this checkpoint instead of the synthetic one.")
-    Path checkpoint;
+    @Option(names = "--checkpoint", paramLabel = "FILE|URL", description = "Benchmark this checkpoint instead of the synthetic one: a path,"
+            + " or an http(s) URL downloaded into the cache directory once.")
+    String checkpoint;
 
     @Mixin
     ComputeOptions compute;
@@ -89,9 +90,9 @@ final class BenchCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         MagmaConfig model = config != null ? config.resolve() : MagmaConfig.MAGMA_V1_1024;
         int cores = compute.threadCount();
+        Path file = checkpoint == null ? null : CheckpointSource.resolve(checkpoint, err);
         err.println("bench: measuring read bandwidth...");
         double bandwidth = ReadBandwidth.measure((long) bandwidthMiB << 20, cores, 5);
-        Path file = checkpoint;
         if (file == null) {
             err.println("bench: synthetic " + model.name() + " checkpoint in " + CacheDirectory.resolve()
                     + " (made on first use, ~" + CliFormat.bytes(weightBytes(MagmaWeights.expectedShapes(model), n -> true)) + ")...");

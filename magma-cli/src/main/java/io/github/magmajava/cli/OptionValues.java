@@ -4,8 +4,10 @@ import io.github.magmajava.Magma;
 import io.github.magmajava.config.MagmaConfig;
 import io.github.magmajava.backend.cpu.CpuBackend;
 import io.github.magmajava.config.SequenceMode;
+import io.github.magmajava.download.DownloadOptions;
 import io.github.magmajava.ipu.DeviceSpec;
 import io.github.magmajava.quant.WeightFormat;
+import java.net.URI;
 import java.util.function.Function;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
@@ -140,6 +142,20 @@ final class OptionValues {
     static final class Weights extends Parsed<WeightFormat> {
         Weights() {
             super(WeightFormat::parse);
+        }
+    }
+
+    /** download's URL: http or https, with a host. */
+    static final class HttpUrl extends Parsed<URI> {
+        HttpUrl() {
+            super(CheckpointSource::url);
+        }
+    }
+
+    /** --sha256: 64 hex digits, kept in lower case. */
+    static final class Sha256 extends Parsed<String> {
+        Sha256() {
+            super(DownloadOptions::parseSha256);
         }
     }
 
