@@ -54,10 +54,8 @@ final class ChatCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--checkpoint", paramLabel = "FILE|URL", description = "The MAGMA checkpoint (torch.save .pt or .safetensors): a"
-            + " path, or an http(s) URL downloaded into the cache directory once. Default: the official MAGMA checkpoint,"
-            + " downloaded on first use.")
-    String checkpoint;
+    @Mixin
+    CheckpointOption checkpoint;
 
     @ArgGroup(exclusive = true)
     ConfigChoice config;
@@ -95,7 +93,7 @@ final class ChatCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         CliOutput out = CliOutput.out(spec);
         PrintWriter err = spec.commandLine().getErr();
-        Magma.Builder builder = Magma.builder(CheckpointSource.resolve(checkpoint, err));
+        Magma.Builder builder = Magma.builder(checkpoint.resolve(err));
         if (config != null) {
             builder.config(config.resolve());
         }

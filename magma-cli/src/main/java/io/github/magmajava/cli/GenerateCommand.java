@@ -30,9 +30,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--checkpoint", paramLabel = "FILE|URL", description = "The MAGMA checkpoint (torch.save .pt or .safetensors): a path,"
-            + " or an http(s) URL downloaded into the cache directory once. Default: the official MAGMA checkpoint, downloaded on first use.")
-    String checkpoint;
+    @Mixin
+    CheckpointOption checkpoint;
 
     @ArgGroup(exclusive = true)
     ConfigChoice config;
@@ -62,7 +61,7 @@ final class GenerateCommand implements Callable<Integer> {
             OutputPaths.directory("--dump-dir", dumpDir);
         }
         SamplingOptions options = sampling.toOptions();
-        Path checkpoint = CheckpointSource.resolve(this.checkpoint, spec.commandLine().getErr());
+        Path checkpoint = this.checkpoint.resolve(spec.commandLine().getErr());
         Magma.Builder builder = Magma.builder(checkpoint);
         if (config != null) {
             builder.config(config.resolve());

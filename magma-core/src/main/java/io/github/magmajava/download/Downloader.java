@@ -1,5 +1,7 @@
 package io.github.magmajava.download;
 
+import io.github.magmajava.io.WriteLock;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -32,7 +34,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * range or whose file changed is read again from the first byte. The length and, when given, the
  * SHA-256 are checked before the part is renamed to {@code NAME} in one step, so nothing is ever
  * at the final path unless it is complete and verified. One writer per file across threads and
- * processes ({@link DownloadLock}): a second waits, then finds the finished file. Redirects are
+ * processes ({@link WriteLock}): a second waits, then finds the finished file. Redirects are
  * followed (at most {@value #MAX_REDIRECTS}, https to http included); the name is the one
  * Content-Disposition gives, else the final URL's last path segment. Proxies: Java's proxy
  * properties, else the environment's ({@link ProxyFromEnvironment}). See docs/download.md.
@@ -90,14 +92,14 @@ public final class Downloader {
             Retries retries = new Retries(url, options);
             ServerResponse first = retries.run(() -> send(client, url, null));
             Path target = dir.resolve(first.fileName());
-            DownloadLock free = DownloadLock.tryAcquire(target);
+            WriteLock free = WriteLock.tryAcquire(target, "the download");
             if (free == null) {
                 // The other writer may take long: this response would go stale meanwhile.
                 first.discard();
                 first = null;
                 options.listener().waiting(target);
             }
-            try (DownloadLock lock = free != null ? free : DownloadLock.acquire(target)) {
+            try (WriteLock lock = free != null ? free : WriteLock.acquire(target, "the download")) {
                 if (isComplete(target)) {
                     if (first != null) {
                         first.discard();

@@ -3,6 +3,7 @@ package io.github.magmajava.quant;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.magmajava.io.AtomicFiles;
+import io.github.magmajava.io.WriteLock;
 import io.github.magmajava.io.CheckpointException;
 import io.github.magmajava.io.DType;
 import io.github.magmajava.io.SafetensorsFile;
@@ -45,7 +46,7 @@ import java.util.regex.Pattern;
  * format version. A cache whose key differs, that lacks a requested weight, or that does not
  * parse is rebuilt. It is written under a temporary name and renamed when complete, so a
  * crash never leaves a half-written cache in place. One writer at a time, across threads and
- * processes ({@link Q8CacheLock}): the next one waits and then uses the file just made, and
+ * processes ({@link WriteLock}): the next one waits and then uses the file just made, and
  * removes the temporary files of writers that died.
  */
 public final class Q8Cache {
@@ -91,7 +92,7 @@ public final class Q8Cache {
             return cached;
         }
         Files.createDirectories(cacheDir);
-        try (Q8CacheLock owned = Q8CacheLock.acquire(file)) {
+        try (WriteLock owned = WriteLock.acquire(file, "the q8 cache")) {
             // Made by the writer this one waited for.
             cached = openIfCurrent(file, key, weights);
             if (cached != null) {
@@ -207,7 +208,7 @@ public final class Q8Cache {
     /**
      * Quantizes {@code weights} into a safetensors file at {@code target}, chunk by chunk (no more
      * than a few MiB per thread on the heap), under a temporary name renamed when complete. The
-     * caller owns {@code target}'s {@link Q8CacheLock}.
+     * caller owns {@code target}'s {@link WriteLock}.
      */
     static void write(Collection<Tensor> weights, Map<String, String> metadata, Path target, FreeSpace space) throws IOException {
         List<Entry> entries = layout(weights);
@@ -349,9 +350,9 @@ public final class Q8Cache {
                 e.getValue().forEach(t -> remove(t, left));
                 continue;
             }
-            Q8CacheLock owned;
+            WriteLock owned;
             try {
-                owned = Q8CacheLock.tryAcquire(e.getKey());
+                owned = WriteLock.tryAcquire(e.getKey(), "the q8 cache");
             } catch (IOException unlockable) {
                 // Another user's lock file, say: not this writer's business beyond naming it.
                 e.getValue().forEach(t -> left.add(t + " (" + size(t) + " bytes, its lock cannot be taken)"));

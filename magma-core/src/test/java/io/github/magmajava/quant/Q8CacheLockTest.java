@@ -50,7 +50,7 @@ class Q8CacheLockTest {
     private final CountDownLatch proceed = new CountDownLatch(1);
     private final AtomicInteger writes = new AtomicInteger();
     private final BlockingQueue<String> events = new LinkedBlockingQueue<>();
-    private final Logger log = Logger.getLogger(Q8Cache.class.getName());
+    private final Logger log = Logger.getLogger(io.github.magmajava.io.WriteLock.class.getName());
     private final Handler capture = new Handler() {
         @Override
         public void publish(LogRecord r) {
