@@ -33,11 +33,15 @@ public final class CpuBackend implements Backend {
     private final Q8Weights quantized;
 
     private CpuBackend(int threads, OneDnnMode mode, Q8Weights quantized) {
+        this(threads, mode, quantized, 0);
+    }
+
+    private CpuBackend(int threads, OneDnnMode mode, Q8Weights quantized, int oneDnnMinRows) {
         checkThreads(threads);
         this.pool = new ForkJoinPool(threads);
         this.decode = new SpinningWorkers(threads);
         this.quantized = quantized;
-        this.oneDnn = Nd4jKernels.open(mode, pool, decode).orElse(null);
+        this.oneDnn = Nd4jKernels.open(mode, pool, decode, oneDnnMinRows).orElse(null);
     }
 
     /** Workers per available processor at most ({@link #maxThreads()}). */
@@ -233,6 +237,7 @@ public final class CpuBackend implements Backend {
         private int threads = Runtime.getRuntime().availableProcessors();
         private Q8Weights quantized;
         private OneDnnMode oneDnn = OneDnnMode.configured();
+        private int oneDnnMinRows;
 
         private Builder() {
         }
@@ -263,8 +268,14 @@ public final class CpuBackend implements Backend {
             return this;
         }
 
+        /** Rows from which Linear layers run on oneDNN (tests: small shapes on oneDNN); default per mode. */
+        Builder oneDnnMinRows(int rows) {
+            this.oneDnnMinRows = rows;
+            return this;
+        }
+
         public CpuBackend build() {
-            return new CpuBackend(threads, oneDnn, quantized);
+            return new CpuBackend(threads, oneDnn, quantized, oneDnnMinRows);
         }
     }
 }

@@ -30,12 +30,14 @@ final class Nd4jKernels implements AutoCloseable {
     private final HugePages.Slab convWeights = new HugePages.Slab();
 
     private final SpinningWorkers decode;
+    private final int minRows;
 
-    private Nd4jKernels(OneDnnMode mode, String build, ForkJoinPool pool, SpinningWorkers decode) {
+    private Nd4jKernels(OneDnnMode mode, String build, ForkJoinPool pool, SpinningWorkers decode, int minRows) {
         this.mode = mode;
         this.build = build;
         this.pool = pool;
         this.decode = decode;
+        this.minRows = minRows > 0 ? minRows : this.mode == OneDnnMode.BF16 ? Nd4jLinear.MIN_ROWS : Nd4jLinear.FP32_MIN_ROWS;
     }
 
     /**
@@ -44,11 +46,16 @@ final class Nd4jKernels implements AutoCloseable {
      * (its jars missing, another OS or CPU, a failed load: one log line).
      */
     static Optional<Nd4jKernels> open(OneDnnMode mode, ForkJoinPool pool, SpinningWorkers decode) {
+        return open(mode, pool, decode, 0);
+    }
+
+    /** With {@code minRows} rows from which Linear layers run on oneDNN (0: the mode's measured default). */
+    static Optional<Nd4jKernels> open(OneDnnMode mode, ForkJoinPool pool, SpinningWorkers decode, int minRows) {
         if (mode == OneDnnMode.OFF) {
             return Optional.empty();
         }
         try {
-            return Nd4jRuntime.get().map(runtime -> new Nd4jKernels(effectiveMode(mode, runtime), runtime.classifier(), pool, decode));
+            return Nd4jRuntime.get().map(runtime -> new Nd4jKernels(effectiveMode(mode, runtime), runtime.classifier(), pool, decode, minRows));
         } catch (LinkageError e) { // nd4j's jars are not on the class path
             if (MISSING_JARS_LOGGED.compareAndSet(false, true)) {
                 LOG.log(System.Logger.Level.WARNING, "oneDNN kernels (nd4j) unavailable, the CPU backend uses its pure-Java kernels: " + e);
@@ -66,6 +73,11 @@ final class Nd4jKernels implements AutoCloseable {
             LOG.log(System.Logger.Level.WARNING, "oneDNN has no bfloat16 matmul on this CPU (it needs AVX-512): prefill runs in float32");
         }
         return OneDnnMode.FP32;
+    }
+
+    /** Rows from which a Linear layer runs on oneDNN rather than the pure-Java kernels. */
+    int minRows() {
+        return minRows;
     }
 
     OneDnnMode mode() {

@@ -20,8 +20,16 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * call, as the mapped fp16 file stays the only copy of the weights.
  */
 final class Nd4jLinear implements Linear {
-    /** Rows from which oneDNN runs: below it {@link Gemm} streams the weights (its STREAM_ROWS is 4). */
+    /** Rows from which oneDNN runs in bf16: below it {@link Gemm} streams the weights (its STREAM_ROWS is 4). */
     static final int MIN_ROWS = 5;
+    /**
+     * Rows from which oneDNN runs in float32. Each call first converts the whole fp16 weight to
+     * float32 (12 GB read, 24 GB written per forward pass of the full model), a fixed cost that
+     * only a long prefill amortises: measured on the full-size model, a 16-row prefill took 8.7 s
+     * on oneDNN and 2.2 s on the pure-Java kernels, 160 rows 14.0 s and 15.2 s, a crossover near
+     * 140 rows (docs/performance.md, "Image sessions").
+     */
+    static final int FP32_MIN_ROWS = 128;
     /** Converted weight bytes per oneDNN call: bounds the scratch buffer (a c_fc weight is 256 MB in fp32). */
     static final long CHUNK_BYTES = 32L << 20;
     private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
@@ -66,7 +74,7 @@ final class Nd4jLinear implements Linear {
             throw new IllegalArgumentException("linear: " + rows + " rows need x of " + (long) rows * k + " and y of "
                     + (long) rows * n + " floats, found " + x.length + " and " + y.length);
         }
-        if (rows < MIN_ROWS) {
+        if (rows < kernels.minRows()) {
             Gemm.multiply(x, rows, k, weight, bias, y, kernels.pool(), kernels.decode());
             return;
         }

@@ -40,7 +40,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 @Tag("vector-width")
 class OneDnnKernelsTest {
     private static final Backend REFERENCE = new ReferenceBackend();
-    private static final CpuBackend FP32 = CpuBackend.withThreads(2, OneDnnMode.FP32);
+    /** oneDNN from 5 rows, as bf16, so that small shapes test it (by default fp32 starts at FP32_MIN_ROWS). */
+    private static final CpuBackend FP32 = CpuBackend.builder().threads(2).oneDnn(OneDnnMode.FP32)
+            .oneDnnMinRows(Nd4jLinear.MIN_ROWS).build();
     private static final CpuBackend BF16 = CpuBackend.withThreads(2, OneDnnMode.BF16);
     private static final CpuBackend JAVA = CpuBackend.withThreads(2, OneDnnMode.OFF);
 
@@ -149,7 +151,7 @@ class OneDnnKernelsTest {
         float[] expected = new float[m * n];
         REFERENCE.linear(w, new Tensor("b", DType.FLOAT32, new long[] {n}, floats(bias)), Split.REPLICATED).forward(x, m, expected);
         ForkJoinPool pool = new ForkJoinPool(2);
-        try (Nd4jKernels kernels = Nd4jKernels.open(OneDnnMode.FP32, pool, null).orElseThrow()) {
+        try (Nd4jKernels kernels = Nd4jKernels.open(OneDnnMode.FP32, pool, null, Nd4jLinear.MIN_ROWS).orElseThrow()) {
             for (long chunkBytes : new long[] {1, 10 * k * 4, 16 * k * 4, 1L << 20}) { // 1, 10 and 16 rows per chunk, then all
                 float[] actual = new float[m * n];
                 new Nd4jLinear(WeightMatrix.of(w), bias, kernels, chunkBytes).forward(x, m, actual);
@@ -175,6 +177,32 @@ class OneDnnKernelsTest {
         double error = maxError(actual, expected);
         // bfloat16 keeps 8 significant bits: inputs and outputs each rounded by up to 2^-9 relative
         assertThat(error).as("bf16 error relative to the output scale").isLessThan(1e-2).isGreaterThan(1e-5);
+    }
+
+    @Test
+    void float32RunsShortPrefillsOnThePureJavaKernelBitForBit() {
+        assumeOneDnn();
+        SplittableRandom rnd = new SplittableRandom(5);
+        Tensor w = tensor("w", DType.FLOAT16, rnd, 24, 40);
+        try (CpuBackend fp32 = CpuBackend.withThreads(2, OneDnnMode.FP32)) {
+            for (int rows : new int[] {Nd4jLinear.MIN_ROWS, 16, Nd4jLinear.FP32_MIN_ROWS - 1}) {
+                float[] x = random(rnd, rows * 40);
+                float[] java = new float[rows * 24];
+                float[] hybrid = new float[rows * 24];
+                JAVA.linear(w, null, Split.REPLICATED).forward(x, rows, java);
+                fp32.linear(w, null, Split.REPLICATED).forward(x, rows, hybrid);
+                assertThat(hybrid).as("%d rows", rows).containsExactly(java);
+            }
+            // from FP32_MIN_ROWS on, oneDNN: the same values to float rounding, not bit for bit
+            int rows = Nd4jLinear.FP32_MIN_ROWS;
+            float[] x = random(rnd, rows * 40);
+            float[] java = new float[rows * 24];
+            float[] hybrid = new float[rows * 24];
+            JAVA.linear(w, null, Split.REPLICATED).forward(x, rows, java);
+            fp32.linear(w, null, Split.REPLICATED).forward(x, rows, hybrid);
+            assertClose(hybrid, java, 2e-5);
+            assertThat(hybrid).isNotEqualTo(java);
+        }
     }
 
     @Test
@@ -288,7 +316,7 @@ class OneDnnKernelsTest {
     @Test
     void closedBackendRefusesNativeCallsInsteadOfCrashing() {
         assumeOneDnn();
-        CpuBackend backend = CpuBackend.withThreads(1, OneDnnMode.FP32);
+        CpuBackend backend = CpuBackend.builder().threads(1).oneDnn(OneDnnMode.FP32).oneDnnMinRows(Nd4jLinear.MIN_ROWS).build();
         SplittableRandom rnd = new SplittableRandom(3);
         Linear linear = backend.linear(tensor("w", DType.FLOAT16, rnd, 8, 16), null, Split.REPLICATED);
         Conv2d conv = backend.conv2d("conv", random(rnd, 4 * 2 * 9), random(rnd, 4), 2, 4, 3, 1, 1);

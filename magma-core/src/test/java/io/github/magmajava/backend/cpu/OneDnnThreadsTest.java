@@ -29,7 +29,8 @@ import org.junit.jupiter.api.Timeout;
 class OneDnnThreadsTest {
     private static final int K = 512;
     private static final int N = 512;
-    private static final int ROWS = 64;
+    /** At least Nd4jLinear.FP32_MIN_ROWS: the matmul must run on oneDNN. */
+    private static final int ROWS = 128;
 
     private static void assumeOneDnn(CpuBackend backend) {
         assumeTrue(backend.oneDnnMode() != OneDnnMode.OFF, "nd4j's oneDNN build cannot run on this machine");
