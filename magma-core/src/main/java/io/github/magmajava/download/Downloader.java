@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.net.CookieManager;
 import java.net.ProxySelector;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -25,6 +26,7 @@ import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Predicate;
 
 /**
  * Downloads a file over HTTP(S) into a directory, whole or not at all. The body goes to
@@ -52,6 +54,8 @@ public final class Downloader {
 
     private final DownloadOptions options;
     private final ProxySelector proxies;
+    /** Hosts whose HTML answers are read as Google Drive confirmation pages (tests add the loopback). */
+    private final Predicate<URI> drive;
 
     /** With the process's proxy settings. @throws IllegalArgumentException when a proxy variable is malformed */
     public Downloader(DownloadOptions options) {
@@ -59,8 +63,13 @@ public final class Downloader {
     }
 
     Downloader(DownloadOptions options, ProxySelector proxies) {
+        this(options, proxies, DriveConfirmation::isDrive);
+    }
+
+    Downloader(DownloadOptions options, ProxySelector proxies, Predicate<URI> drive) {
         this.options = options;
         this.proxies = proxies;
+        this.drive = drive;
     }
 
     public DownloadOptions options() {
@@ -86,7 +95,8 @@ public final class Downloader {
         } catch (IOException e) {
             throw new DownloadException(dir + ": cannot create the download directory (" + e + ")", e);
         }
-        HttpClient client = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER)
+        // Cookies: Drive's older confirmation pages check a cookie they set.
+        HttpClient client = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).cookieHandler(new CookieManager())
                 .connectTimeout(options.connectTimeout()).proxy(proxies).build();
         try {
             Retries retries = new Retries(url, options);
@@ -187,6 +197,20 @@ public final class Downloader {
                     throw new DownloadException(from + ": more than " + MAX_REDIRECTS + " redirects");
                 }
                 current = redirect(current, location, from);
+                continue;
+            }
+            if (status == 200 && response.isHtml() && drive.test(current) && hops < MAX_REDIRECTS) {
+                // Google Drive's "too large to scan" page: follow its confirmation like a redirect.
+                byte[] page;
+                try (InputStream body = response.body()) {
+                    page = body.readNBytes(DriveConfirmation.MAX_PAGE_BYTES);
+                }
+                URI confirmed = DriveConfirmation.of(current, new String(page, StandardCharsets.UTF_8)).orElse(null);
+                if (confirmed == null) {
+                    throw new DownloadException(from + ": Google Drive answered an HTML page without a download to confirm (a"
+                            + " private file, or a quota reached): download it in a browser and pass the file");
+                }
+                current = redirect(current, confirmed.toString(), from);
                 continue;
             }
             if (status == 200 || (resume != null && (status == 206 || status == 416))) {

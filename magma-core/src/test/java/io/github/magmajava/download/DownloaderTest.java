@@ -174,6 +174,47 @@ class DownloaderTest {
         }
     }
 
+    /** Google Drive's virus-scan page (its download-form shape), served by a loopback "Drive". */
+    @Test
+    void googleDrivesConfirmationPageIsFollowed() throws Exception {
+        try (TestServer server = new TestServer((ex, i) -> {
+            String path = ex.getRequestURI().getPath();
+            String query = ex.getRequestURI().getRawQuery();
+            if (path.equals("/uc") && !query.contains("confirm")) {
+                byte[] page = ("<!DOCTYPE html><html><body><p>Google Drive can't scan this file for viruses.</p>"
+                        + "<form id=\"download-form\" action=\"http://127.0.0.1:" + ex.getLocalAddress().getPort()
+                        + "/download\" method=\"get\"><input type=\"submit\" value=\"Download anyway\"/>"
+                        + "<input type=\"hidden\" name=\"id\" value=\"F1le\"><input type=\"hidden\" name=\"export\" value=\"download\">"
+                        + "<input type=\"hidden\" name=\"confirm\" value=\"t\"><input type=\"hidden\" name=\"uuid\" value=\"a-b&amp;c\">"
+                        + "</form></body></html>").getBytes(StandardCharsets.UTF_8);
+                ex.getResponseHeaders().set("Content-Type", "text/html; charset=utf-8");
+                ex.sendResponseHeaders(200, page.length);
+                ex.getResponseBody().write(page);
+            } else if (path.equals("/download") && "id=F1le&export=download&confirm=t&uuid=a-b%26c".equals(query)) {
+                ex.getResponseHeaders().set("Content-Disposition", "attachment; filename=\"model.pt\"");
+                TestServer.sendFile(ex, data, "\"v1\"", Ranges.IF_RANGE, -1);
+            } else {
+                TestServer.sendStatus(ex, 404);
+            }
+        })) {
+            Downloader drive = new Downloader(options(), ProxySelector.of(null), url -> true);
+            assertThat(drive.download(server.uri("/uc?export=download&id=F1le"))).isEqualTo(target()).hasBinaryContent(data);
+            assertThat(server.requests()).extracting(TestServer.Request::path).containsExactly("/uc", "/download");
+        }
+    }
+
+    @Test
+    void confirmationPagesInDrivesThreeForms() {
+        URI page = URI.create("https://drive.google.com/uc?export=download&id=X");
+        assertThat(DriveConfirmation.isDrive(page)).isTrue();
+        assertThat(DriveConfirmation.isDrive(URI.create("https://example.com/uc"))).isFalse();
+        assertThat(DriveConfirmation.of(page, "<a id=\"uc-download-link\" href=\"/uc?export=download&amp;confirm=AbC1&amp;id=X\">"))
+                .contains(URI.create("https://drive.google.com/uc?export=download&confirm=AbC1&id=X"));
+        assertThat(DriveConfirmation.of(page, "...&confirm=Zy_9&amp;..."))
+                .contains(URI.create("https://drive.google.com/uc?export=download&id=X&confirm=Zy_9"));
+        assertThat(DriveConfirmation.of(page, "<html>Sorry, you can't view or download this file at this time.</html>")).isEmpty();
+    }
+
     @Test
     void notFoundIsOneLineAndNotRetried() throws Exception {
         try (TestServer server = new TestServer((ex, i) -> TestServer.sendStatus(ex, 404))) {
