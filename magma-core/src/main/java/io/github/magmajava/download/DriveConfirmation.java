@@ -19,7 +19,8 @@ import java.util.regex.Pattern;
 final class DriveConfirmation {
     /** Most a confirmation page is read: they are a few kilobytes. */
     static final int MAX_PAGE_BYTES = 1 << 19;
-    private static final Pattern FORM = Pattern.compile("(?is)<form[^>]*id=\"download-form\"[^>]*action=\"([^\"]+)\"[^>]*>(.*?)</form>");
+    private static final Pattern FORM = Pattern.compile("(?is)<form([^>]*)>(.*?)</form>");
+    private static final Pattern ACTION = Pattern.compile("(?i)action=\"([^\"]+)\"");
     private static final Pattern HIDDEN = Pattern.compile("(?is)<input[^>]*type=\"hidden\"[^>]*name=\"([^\"]+)\"[^>]*value=\"([^\"]*)\"");
     private static final Pattern LINK = Pattern.compile("href=\"(/uc\\?export=download[^\"]+)\"");
     private static final Pattern TOKEN = Pattern.compile("confirm=([0-9A-Za-z_-]+)");
@@ -36,13 +37,17 @@ final class DriveConfirmation {
     /** The URL that confirms the download asked for on {@code page} (served at {@code pageUrl}); empty when the page is not one. */
     static Optional<URI> of(URI pageUrl, String page) {
         Matcher form = FORM.matcher(page);
-        if (form.find()) {
+        while (form.find()) {
+            Matcher action = ACTION.matcher(form.group(1));
+            if (!form.group(1).contains("id=\"download-form\"") || !action.find()) {
+                continue;
+            }
             StringJoiner query = new StringJoiner("&");
             Matcher input = HIDDEN.matcher(form.group(2));
             while (input.find()) {
                 query.add(encode(unescape(input.group(1))) + "=" + encode(unescape(input.group(2))));
             }
-            return Optional.of(pageUrl.resolve(unescape(form.group(1)) + "?" + query));
+            return Optional.of(pageUrl.resolve(unescape(action.group(1)) + "?" + query));
         }
         Matcher link = LINK.matcher(page);
         if (link.find()) {

@@ -213,6 +213,10 @@ class DownloaderTest {
         assertThat(DriveConfirmation.of(page, "...&confirm=Zy_9&amp;..."))
                 .contains(URI.create("https://drive.google.com/uc?export=download&id=X&confirm=Zy_9"));
         assertThat(DriveConfirmation.of(page, "<html>Sorry, you can't view or download this file at this time.</html>")).isEmpty();
+        // attributes in another order, another form before it
+        assertThat(DriveConfirmation.of(page, "<form action=\"/search\"></form><form method=\"get\" action=\"https://drive.usercontent.google.com/download\""
+                + " id=\"download-form\"><input type=\"hidden\" name=\"id\" value=\"X\"><input type=\"hidden\" name=\"confirm\" value=\"t\"></form>"))
+                .contains(URI.create("https://drive.usercontent.google.com/download?id=X&confirm=t"));
     }
 
     @Test
