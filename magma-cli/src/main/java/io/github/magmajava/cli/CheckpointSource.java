@@ -23,9 +23,9 @@ final class CheckpointSource {
     static Path resolve(String value, PrintWriter err) throws IOException {
         if (value == null) {
             URI official = URI.create(Downloader.OFFICIAL_CHECKPOINT);
-            if (cached(official) == null) {
+            if (DownloadCache.cached(official) == null) {
                 err.println("magma: no --checkpoint given: downloading the official MAGMA checkpoint (" + official + ") into "
-                        + folder(official) + " (first use only)");
+                        + DownloadCache.folder(official) + " (first use only)");
             }
             return fetch(official, null, err);
         }
@@ -56,32 +56,29 @@ final class CheckpointSource {
     }
 
     /**
-     * The file of {@code url} in its cache folder: the one found there, unless a SHA-256 is to be
-     * checked, else downloaded (or resumed).
+     * The file of {@code url} in its cache folder ({@link DownloadCache#fetch}): the one found
+     * there, unless a SHA-256 is to be checked, else downloaded (or resumed), progress on {@code err}.
      */
     static Path fetch(URI url, String sha256, PrintWriter err) throws IOException {
-        Path found = sha256 == null ? cached(url) : null;
-        return found != null ? found : download(url, folder(url), sha256, err);
+        return withProgress(err, options -> DownloadCache.fetch(url, options.withSha256(sha256)));
     }
 
     /** Downloads {@code url} into {@code dir} (checked against {@code sha256} unless null), progress on {@code err}. */
     static Path download(URI url, Path dir, String sha256, PrintWriter err) throws IOException {
+        return withProgress(err, options -> new Downloader(options.withDirectory(dir).withSha256(sha256)).download(url));
+    }
+
+    private interface Fetch {
+        Path run(DownloadOptions options) throws IOException;
+    }
+
+    /** {@code fetch} with the default options drawing their progress on {@code err}, the line finished however it ends. */
+    private static Path withProgress(PrintWriter err, Fetch fetch) throws IOException {
         DownloadProgress progress = DownloadProgress.forStderr(err);
-        DownloadOptions options = DownloadOptions.defaults().withDirectory(dir).withSha256(sha256).withListener(progress);
         try {
-            return new Downloader(options).download(url);
+            return fetch.run(DownloadOptions.defaults().withListener(progress));
         } finally {
             progress.finish();
         }
-    }
-
-    /** {@link DownloadCache#folder}. */
-    static Path folder(URI url) {
-        return DownloadCache.folder(url);
-    }
-
-    /** {@link DownloadCache#cached}. */
-    static Path cached(URI url) throws IOException {
-        return DownloadCache.cached(url);
     }
 }

@@ -153,8 +153,8 @@ class DownloadCommandTest {
 
     @Test
     void theCacheFolderIsPerUrl() {
-        assertThat(CheckpointSource.folder(URI.create("https://a.example/model.pt")))
-                .isNotEqualTo(CheckpointSource.folder(URI.create("https://b.example/model.pt")))
+        assertThat(io.github.magmajava.download.DownloadCache.folder(URI.create("https://a.example/model.pt")))
+                .isNotEqualTo(io.github.magmajava.download.DownloadCache.folder(URI.create("https://b.example/model.pt")))
                 .startsWithRaw(dir.resolve("cache/downloads"));
         assertThat(CheckpointSource.isUrl("HTTPS://example.com/x")).isTrue();
         assertThat(CheckpointSource.isUrl("/data/model.pt")).isFalse();
