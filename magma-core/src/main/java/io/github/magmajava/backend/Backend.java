@@ -25,6 +25,16 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * The most rows a {@link Linear} runs as independent rows: up to this many, each output row is
+     * bit for bit what that input row alone gives. A batched decode step (one new position of each
+     * of several generations) runs in groups of this size, so no generation's answer depends on
+     * which others share its steps. Default 1: every row alone.
+     */
+    default int independentRows() {
+        return 1;
+    }
+
+    /**
      * Prepares {@code y = x W^T + b} from a [out, in] float16/bfloat16/float32 weight; bias may be
      * null. {@code split} is how a tensor-parallel backend shards it over {@link #devices()}.
      */

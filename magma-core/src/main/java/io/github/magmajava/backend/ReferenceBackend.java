@@ -14,6 +14,12 @@ public final class ReferenceBackend implements Backend {
         return "reference";
     }
 
+    /** Each row is its own loop of double sums: independent however many rows run. */
+    @Override
+    public int independentRows() {
+        return Integer.MAX_VALUE;
+    }
+
     @Override
     public Linear linear(Tensor weight, Tensor bias, Split split) {
         Shapes.checkLinear(weight, bias);

@@ -133,6 +133,12 @@ public final class IpuBackend implements Backend {
         return plan.devices();
     }
 
+    /** Each shard runs on the host kernels: independent as far as theirs are. */
+    @Override
+    public int independentRows() {
+        return kernels.independentRows();
+    }
+
     @Override
     public Linear linear(Tensor weight, Tensor bias, Split split) {
         Split planned = plan.splits().get(weight.name());

@@ -117,6 +117,16 @@ public final class CpuBackend implements Backend {
         return "cpu";
     }
 
+    /**
+     * Up to {@link Gemm#STREAM_ROWS} rows stream the weights with one FMA chain per output, the
+     * same as one row alone; oneDNN (from its mode's minimum rows) and the panel kernel sum in
+     * another order.
+     */
+    @Override
+    public int independentRows() {
+        return oneDnn == null ? Gemm.STREAM_ROWS : Math.min(Gemm.STREAM_ROWS, oneDnn.minRows() - 1);
+    }
+
     @Override
     public Linear linear(Tensor weight, Tensor bias, Split split) {
         if (weight.rank() != 2) {

@@ -12,8 +12,13 @@ import jdk.incubator.vector.FloatVector;
  */
 final class Gemm {
     private static final int LANES = HalfFloats.LANES;
-    /** Rows up to which B is streamed instead of widened into a panel. */
-    private static final int STREAM_ROWS = 4;
+    /**
+     * Rows up to which B is streamed instead of widened into a panel: a decode step, or a batch of
+     * decode steps of several generations. Every row gets the same FMA chain as a row alone.
+     */
+    static final int STREAM_ROWS = 8;
+    /** B rows per streamed sub-block when several rows share the stream: read from memory once, then from L1/L2. */
+    private static final int STREAM_SUB = 16;
     /** Output columns per task and per widened panel. */
     private static final int BLOCK_N = 16;
     /** Rows per task when many rows are multiplied. */
@@ -81,14 +86,21 @@ final class Gemm {
     }
 
     /**
-     * Rows 0..m-1 (m <= 4) against B rows n0..n1-1, B widened in registers by its own
-     * {@link WeightMatrix#dots}. With m > 1 each B row is read m times, from cache after the first.
+     * Rows 0..m-1 (m <= {@link #STREAM_ROWS}) against B rows n0..n1-1, B widened in registers by
+     * its own kernels. Several rows take B in sub-blocks small enough to stay in cache while each
+     * row (or pair of rows, {@link WeightMatrix#dotsRows}) is multiplied by them.
      */
     private static void streamBlock(float[] a, int m, int k, WeightMatrix b, float[] bias, float[] c, int n0, int n1) {
         int n = b.rows;
-        for (int r = 0; r < m; r++) {
-            b.dots(n0, n1, a, r * k, c, r * n + n0);
-            if (bias != null) {
+        if (m == 1) {
+            b.dots(n0, n1, a, 0, c, n0);
+        } else {
+            for (int s = n0; s < n1; s += STREAM_SUB) {
+                b.dotsRows(s, Math.min(n1, s + STREAM_SUB), a, m, c, n);
+            }
+        }
+        if (bias != null) {
+            for (int r = 0; r < m; r++) {
                 for (int o = n0; o < n1; o++) {
                     c[r * n + o] += bias[o];
                 }

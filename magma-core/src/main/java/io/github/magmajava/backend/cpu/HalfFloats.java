@@ -41,6 +41,7 @@ final class HalfFloats {
     private static final ValueLayout.OfShort LE_SHORT =
             ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ThreadLocal<float[]> SCALED = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> SCALED_ROWS = ThreadLocal.withInitial(() -> new float[0]);
     /**
      * Lane i to lane i + 8, i + 4, i + 2 (mod LANES): the fixed pairing of {@link #sum}; a step
      * the shape is too narrow for is null (and never used: LANES is a constant to the JIT).
@@ -129,6 +130,28 @@ final class HalfFloats {
         }
         // Vector max propagates NaN: NaN and infinity, like overflow, leave the scaled path.
         return max < 0x1p16f ? scaled : null;
+    }
+
+    /**
+     * {@link #scaledForFloat16} of each of the {@code rows} rows of x [rows, n], side by side in
+     * one per-thread buffer; a row that cannot be scaled starts with NaN (the caller takes the
+     * exact path for it, as it would for that row alone).
+     */
+    static float[] scaledRowsForFloat16(float[] x, int rows, int n) {
+        float[] scaled = SCALED_ROWS.get();
+        if (scaled.length < rows * n) {
+            scaled = new float[rows * n];
+            SCALED_ROWS.set(scaled);
+        }
+        for (int r = 0; r < rows; r++) {
+            float[] row = scaledForFloat16(x, r * n, n);
+            if (row == null) {
+                scaled[r * n] = Float.NaN;
+            } else {
+                System.arraycopy(row, 0, scaled, r * n, n);
+            }
+        }
+        return scaled;
     }
 
     /**

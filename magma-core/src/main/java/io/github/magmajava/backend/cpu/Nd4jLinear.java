@@ -20,8 +20,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * call, as the mapped fp16 file stays the only copy of the weights.
  */
 final class Nd4jLinear implements Linear {
-    /** Rows from which oneDNN runs in bf16: below it {@link Gemm} streams the weights (its STREAM_ROWS is 4). */
-    static final int MIN_ROWS = 5;
+    /**
+     * Rows from which oneDNN runs in bf16: below it {@link Gemm} streams the weights, so a batch
+     * of up to {@link Gemm#STREAM_ROWS} decode steps stays exact and row-independent.
+     */
+    static final int MIN_ROWS = Gemm.STREAM_ROWS + 1;
     /**
      * Rows from which oneDNN runs in float32. Each call first converts the whole fp16 weight to
      * float32 (12 GB read, 24 GB written per forward pass of the full model), a fixed cost that

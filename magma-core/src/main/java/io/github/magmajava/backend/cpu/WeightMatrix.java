@@ -60,6 +60,18 @@ abstract sealed class WeightMatrix {
         }
     }
 
+    /**
+     * {@code out[i * n + r] = dot(r, x, i * cols)} for B rows {@code r0 <= r < r1} and the
+     * {@code m} rows of x [m, cols]: a batch of decode steps. Every output equals {@link #dots}'
+     * for that row of x alone; formats override it to widen each weight vector once for several
+     * rows of x.
+     */
+    void dotsRows(int r0, int r1, float[] x, int m, float[] out, int n) {
+        for (int i = 0; i < m; i++) {
+            dots(r0, r1, x, i * cols, out, i * n + r0);
+        }
+    }
+
     /** {@link HalfFloats#LANES} values of row {@code r} from column {@code c} (c + LANES <= cols). */
     abstract FloatVector vector(int r, int c);
 
@@ -153,7 +165,7 @@ abstract sealed class WeightMatrix {
             if (scaled != null) {
                 for (; r + GROUP <= r1; r += GROUP) {
                     if (finiteGroup(r)) {
-                        dot4(r, scaled, out, outOffset + r - r0);
+                        dot4(r, scaled, 0, out, outOffset + r - r0);
                     } else {
                         for (int i = 0; i < GROUP; i++) {
                             out[outOffset + r - r0 + i] = dot(r + i, x, xOffset);
@@ -167,6 +179,91 @@ abstract sealed class WeightMatrix {
         }
 
         /**
+         * Four weight rows at a time against two rows of x at a time: each weight vector widened
+         * once for both, eight independent FMA chains, each the one {@link #dot4} runs for its row
+         * of x alone. A row of x that cannot be scaled, and rows with inf or NaN, take
+         * {@link #dot}, as they do alone.
+         */
+        @Override
+        void dotsRows(int r0, int r1, float[] x, int m, float[] out, int n) {
+            if (bfloat || cols % HalfFloats.LANES != 0 || m == 1) {
+                super.dotsRows(r0, r1, x, m, out, n);
+                return;
+            }
+            float[] scaled = HalfFloats.scaledRowsForFloat16(x, m, cols);
+            boolean[] scalable = new boolean[m];
+            for (int i = 0; i < m; i++) {
+                scalable[i] = !Float.isNaN(scaled[i * cols]);
+            }
+            int r = r0;
+            for (; r + GROUP <= r1; r += GROUP) {
+                boolean finite = finiteGroup(r);
+                for (int i = 0; i < m; ) {
+                    if (finite && scalable[i] && i + 1 < m && scalable[i + 1]) {
+                        dot4x2(r, scaled, i * cols, (i + 1) * cols, out, i * n + r, (i + 1) * n + r);
+                        i += 2;
+                        continue;
+                    }
+                    if (finite && scalable[i]) {
+                        dot4(r, scaled, i * cols, out, i * n + r);
+                    } else {
+                        for (int g = 0; g < GROUP; g++) {
+                            out[i * n + r + g] = dot(r + g, x, i * cols);
+                        }
+                    }
+                    i++;
+                }
+            }
+            for (; r < r1; r++) {
+                for (int i = 0; i < m; i++) {
+                    out[i * n + r] = dot(r, x, i * cols);
+                }
+            }
+        }
+
+        /** {@link #dot4} for two rows of scaled x (at {@code x0} and {@code x1}) at once. */
+        private void dot4x2(int r, float[] scaled, int x0, int x1, float[] out, int out0, int out1) {
+            MemorySegment w = data;
+            long w0 = (long) r * cols * 2;
+            long w1 = w0 + cols * 2L;
+            long w2 = w1 + cols * 2L;
+            long w3 = w2 + cols * 2L;
+            FloatVector a0 = FloatVector.zero(HalfFloats.F);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            FloatVector b0 = a0;
+            FloatVector b1 = a0;
+            FloatVector b2 = a0;
+            FloatVector b3 = a0;
+            for (int c = 0; c < cols; c += HalfFloats.LANES) {
+                FloatVector xa = FloatVector.fromArray(HalfFloats.F, scaled, x0 + c);
+                FloatVector xb = FloatVector.fromArray(HalfFloats.F, scaled, x1 + c);
+                long o = 2L * c;
+                FloatVector v0 = HalfFloats.float16Bits(w, w0 + o).reinterpretAsFloats();
+                FloatVector v1 = HalfFloats.float16Bits(w, w1 + o).reinterpretAsFloats();
+                FloatVector v2 = HalfFloats.float16Bits(w, w2 + o).reinterpretAsFloats();
+                FloatVector v3 = HalfFloats.float16Bits(w, w3 + o).reinterpretAsFloats();
+                a0 = v0.fma(xa, a0);
+                a1 = v1.fma(xa, a1);
+                a2 = v2.fma(xa, a2);
+                a3 = v3.fma(xa, a3);
+                b0 = v0.fma(xb, b0);
+                b1 = v1.fma(xb, b1);
+                b2 = v2.fma(xb, b2);
+                b3 = v3.fma(xb, b3);
+            }
+            out[out0] = HalfFloats.sum(a0);
+            out[out0 + 1] = HalfFloats.sum(a1);
+            out[out0 + 2] = HalfFloats.sum(a2);
+            out[out0 + 3] = HalfFloats.sum(a3);
+            out[out1] = HalfFloats.sum(b0);
+            out[out1 + 1] = HalfFloats.sum(b1);
+            out[out1 + 2] = HalfFloats.sum(b2);
+            out[out1 + 3] = HalfFloats.sum(b3);
+        }
+
+        /**
          * Rows r .. r+3 against x scaled by 2^112 ({@link HalfFloats#scaledForFloat16}): each x
          * vector loaded once for four rows (x of a 16384-wide layer does not fit in L1), four
          * independent FMA chains, and the widening down to three operations
@@ -174,7 +271,7 @@ abstract sealed class WeightMatrix {
          * value sits in x instead. Power-of-two scaling is exact, so every product, and so every
          * sum, equals {@link #dot}'s. Only for rows without inf or NaN ({@link #finiteGroup}).
          */
-        private void dot4(int r, float[] scaledX, float[] out, int outOffset) {
+        private void dot4(int r, float[] scaledX, int xOffset, float[] out, int outOffset) {
             MemorySegment w = data;
             long r0 = (long) r * cols * 2;
             long r1 = r0 + cols * 2L;
@@ -185,7 +282,7 @@ abstract sealed class WeightMatrix {
             FloatVector a2 = a0;
             FloatVector a3 = a0;
             for (int c = 0; c < cols; c += HalfFloats.LANES) {
-                FloatVector xv = FloatVector.fromArray(HalfFloats.F, scaledX, c);
+                FloatVector xv = FloatVector.fromArray(HalfFloats.F, scaledX, xOffset + c);
                 long o = 2L * c;
                 a0 = HalfFloats.float16Bits(w, r0 + o).reinterpretAsFloats().fma(xv, a0);
                 a1 = HalfFloats.float16Bits(w, r1 + o).reinterpretAsFloats().fma(xv, a1);

@@ -320,10 +320,11 @@ class OneDnnKernelsTest {
         SplittableRandom rnd = new SplittableRandom(3);
         Linear linear = backend.linear(tensor("w", DType.FLOAT16, rnd, 8, 16), null, Split.REPLICATED);
         Conv2d conv = backend.conv2d("conv", random(rnd, 4 * 2 * 9), random(rnd, 4), 2, 4, 3, 1, 1);
-        float[] y = new float[6 * 8];
-        linear.forward(random(rnd, 6 * 16), 6, y);
+        int rows = Nd4jLinear.MIN_ROWS;
+        float[] y = new float[rows * 8];
+        linear.forward(random(rnd, rows * 16), rows, y);
         backend.close();
-        assertThatThrownBy(() -> linear.forward(new float[6 * 16], 6, new float[6 * 8]))
+        assertThatThrownBy(() -> linear.forward(new float[rows * 16], rows, new float[rows * 8]))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
         assertThatThrownBy(() -> conv.forward(new float[2 * 5 * 5], 5, 5, new float[4 * 25]))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
