@@ -4,6 +4,7 @@ import io.github.magmajava.gptj.KvCache;
 import io.github.magmajava.sampling.SamplingOptions;
 import io.github.magmajava.image.PreprocessedImage;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -58,17 +59,26 @@ public final class ImageSession implements AutoCloseable {
      * @throws IllegalArgumentException when the prompt does not fit the context
      */
     public Generation ask(String prompt, SamplingOptions options, TokenListener listener) {
-        return ask(prompt, options, listener, false);
+        return ask(prompt, options, List.of(), listener, false);
     }
 
-    /** As {@link #ask(String, SamplingOptions, TokenListener)}, keeping every step's logits when {@code capture}. */
-    Generation ask(String prompt, SamplingOptions options, TokenListener listener, boolean capture) {
+    /**
+     * As {@link #ask(String, SamplingOptions, TokenListener)}, the answer ending before the first
+     * of the {@code stop} strings it produces ({@link StopReason#STOP_SEQUENCE}).
+     */
+    public Generation ask(String prompt, SamplingOptions options, List<String> stop, TokenListener listener) {
+        return ask(prompt, options, stop, listener, false);
+    }
+
+    /** As {@link #ask(String, SamplingOptions, List, TokenListener)}, keeping every step's logits when {@code capture}. */
+    Generation ask(String prompt, SamplingOptions options, List<String> stop, TokenListener listener, boolean capture) {
         Objects.requireNonNull(prompt, "prompt");
         Objects.requireNonNull(options, "options");
+        List<String> stops = GenerationRequest.checkStop(stop);
         if (closed) {
             throw new IllegalStateException("this image session is closed");
         }
-        return magma.ask(this, prompt, options, listener, capture);
+        return magma.ask(this, prompt, options, stops, listener, capture);
     }
 
     /** Time to read and preprocess the image when the session opened. */

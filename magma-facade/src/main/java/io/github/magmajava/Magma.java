@@ -29,6 +29,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -58,6 +59,7 @@ public final class Magma implements AutoCloseable {
     private final SequenceMode sequenceMode;
     private final GenerationLoop loop;
     private final Duration loadTime;
+    private volatile boolean closed;
 
     private Magma(Builder b) throws IOException {
         long start = System.nanoTime();
@@ -96,7 +98,7 @@ public final class Magma implements AutoCloseable {
             this.checkpoint = file;
             this.quantized = q8;
             this.sequenceMode = b.sequenceMode;
-            this.loop = new GenerationLoop(tokenizer, config);
+            this.loop = new GenerationLoop(tokenizer, config, b.batchSize);
         } catch (IOException | RuntimeException e) {
             if (created != null) {
                 created.close();
@@ -167,6 +169,7 @@ public final class Magma implements AutoCloseable {
      */
     public Generation generate(GenerationRequest request, TokenListener listener) throws IOException {
         Objects.requireNonNull(listener, "listener");
+        checkOpen();
         SamplingOptions options = request.options();
         long t0 = System.nanoTime();
         PreprocessedImage image = request.image().load(preprocessor);
@@ -180,7 +183,7 @@ public final class Magma implements AutoCloseable {
         long t2 = System.nanoTime();
 
         Sequence sequence = languageModel.sequence(sequenceMode, imageTokens + promptIds.length + maxNew);
-        GenerationLoop.Outcome outcome = loop.run(sequence, embeddings, imageTokens, promptIds, maxNew, options,
+        GenerationLoop.Outcome outcome = loop.run(sequence, embeddings, imageTokens, promptIds, maxNew, options, request.stop(),
                 request.captureTensors(), listener);
         Optional<CapturedTensors> tensors = request.captureTensors()
                 ? Optional.of(new CapturedTensors(image.size(), image.pixels(), imageTokens, d, embeddings, outcome.logits()))
@@ -195,6 +198,7 @@ public final class Magma implements AutoCloseable {
      * @throws IOException when the image cannot be read (checked now, before any question)
      */
     public ImageSession session(ImageInput image) throws IOException {
+        checkOpen();
         long t0 = System.nanoTime();
         PreprocessedImage pixels = image.load(preprocessor);
         return new ImageSession(this, pixels, Duration.ofNanos(System.nanoTime() - t0));
@@ -210,7 +214,9 @@ public final class Magma implements AutoCloseable {
         float[] embeddings = imagePrefix.encode(pixels.pixels());
         long t1 = System.nanoTime();
         // In the static sequence mode nothing is cached: each question reruns the image's positions.
-        KvCache kept = sequenceMode == SequenceMode.KV_CACHE ? languageModel.keep(embeddings, config.visual().imageTokens()) : null;
+        int imageTokens = config.visual().imageTokens();
+        KvCache kept = sequenceMode == SequenceMode.KV_CACHE
+                ? loop.keep(languageModel.sequence(SequenceMode.KV_CACHE, imageTokens), embeddings, imageTokens) : null;
         return new ImageSession.Prefix(embeddings, kept, Duration.ofNanos(t1 - t0), Duration.ofNanos(System.nanoTime() - t1));
     }
 
@@ -219,8 +225,10 @@ public final class Magma implements AutoCloseable {
      * embeddings). The question that made the prefix reports its cost: the encode, the image's
      * positions in its prefill time and tokens.
      */
-    Generation ask(ImageSession session, String prompt, SamplingOptions options, TokenListener listener, boolean capture) {
+    Generation ask(ImageSession session, String prompt, SamplingOptions options, List<String> stop, TokenListener listener,
+            boolean capture) {
         Objects.requireNonNull(listener, "listener");
+        checkOpen();
         long t0 = System.nanoTime();
         int[] promptIds = tokenizer.encode(prompt);
         int maxNew = newTokenBudget(promptIds.length, options.maxNewTokens());
@@ -231,18 +239,29 @@ public final class Magma implements AutoCloseable {
         GenerationLoop.Outcome outcome;
         if (prefix.kept() != null) {
             Sequence sequence = languageModel.continueFrom(prefix.kept(), imageTokens + promptIds.length + maxNew);
-            outcome = loop.run(sequence, new float[0], 0, promptIds, maxNew, options, capture, listener);
+            outcome = loop.run(sequence, new float[0], 0, promptIds, maxNew, options, stop, capture, listener);
             if (made.now()) {
                 outcome = outcome.afterImage(imageTokens, prefix.imagePrefill());
             }
         } else {
             Sequence sequence = languageModel.sequence(sequenceMode, imageTokens + promptIds.length + maxNew);
-            outcome = loop.run(sequence, prefix.embeddings(), imageTokens, promptIds, maxNew, options, capture, listener);
+            outcome = loop.run(sequence, prefix.embeddings(), imageTokens, promptIds, maxNew, options, stop, capture, listener);
         }
         Optional<CapturedTensors> tensors = capture ? Optional.of(new CapturedTensors(0, new float[0], imageTokens,
                 config.transformer().hiddenSize(), prefix.embeddings(), outcome.logits())) : Optional.empty();
         Duration preprocess = Duration.ofNanos(t1 - t0).plus(made.now() ? session.preprocessTime() : Duration.ZERO);
         return loop.generation(outcome, promptIds.length, preprocess, made.now() ? prefix.encode() : Duration.ZERO, tensors);
+    }
+
+    /**
+     * Refuses work after {@link #close()}: the weights are unmapped then. (A call already past this
+     * check ends with the scheduler's "closed" error, its steps being run on the scheduling thread,
+     * which close waits for.)
+     */
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("the model is closed");
+        }
     }
 
     /**
@@ -259,9 +278,28 @@ public final class Magma implements AutoCloseable {
         return Math.min(wanted, textBudget - promptTokens);
     }
 
-    /** Unmaps the checkpoint (and the int8 cache) and stops the backend's threads (unless the backend was given). */
+    /**
+     * Generations running now, and generations waiting for a place among them
+     * ({@link Builder#batchSize}): a server's queue depth.
+     */
+    public Load load() {
+        GenerationLoop.Load l = loop.load();
+        return new Load(l.running(), l.waiting());
+    }
+
+    /** What the model is doing: generations advancing together, and generations waiting their turn. */
+    public record Load(int running, int waiting) {
+    }
+
+    /**
+     * Ends the generations still in flight (their callers get an {@link IllegalStateException}),
+     * stops the scheduling thread, unmaps the checkpoint (and the int8 cache) and stops the
+     * backend's threads (unless the backend was given).
+     */
     @Override
     public void close() {
+        closed = true;
+        loop.close();
         try {
             if (ownsBackend) {
                 backend.close();
@@ -277,6 +315,9 @@ public final class Magma implements AutoCloseable {
         }
     }
 
+    /** Generations sharing decode steps unless {@link Builder#batchSize} says otherwise. */
+    public static final int DEFAULT_BATCH_SIZE = 8;
+
     /** Optional settings for {@link Magma#load}. */
     public static final class Builder {
         private final Path checkpoint;
@@ -289,6 +330,7 @@ public final class Magma implements AutoCloseable {
         private Path cacheDirectory;
         private OneDnnMode oneDnn;
         private SequenceMode sequenceMode = SequenceMode.KV_CACHE;
+        private int batchSize = DEFAULT_BATCH_SIZE;
 
         private Builder(Path checkpoint) {
             this.checkpoint = Objects.requireNonNull(checkpoint, "checkpoint");
@@ -370,6 +412,22 @@ public final class Magma implements AutoCloseable {
          */
         public Builder sequenceMode(SequenceMode mode) {
             this.sequenceMode = Objects.requireNonNull(mode, "sequenceMode");
+            return this;
+        }
+
+        /**
+         * Generations that advance together, sharing each decode step's pass over the weights
+         * (default {@value #DEFAULT_BATCH_SIZE}); more wait their turn. Calls from several threads
+         * ({@code generate}, {@code ask}) are batched this way; each answer is the one it gets
+         * alone.
+         *
+         * @throws IllegalArgumentException when {@code size} is below 1
+         */
+        public Builder batchSize(int size) {
+            if (size < 1) {
+                throw new IllegalArgumentException("batch size must be >= 1, found " + size);
+            }
+            this.batchSize = size;
             return this;
         }
 

@@ -6,6 +6,8 @@ public enum StopReason {
     END_OF_TEXT,
     /** {@code maxNewTokens} tokens were produced. */
     MAX_TOKENS,
+    /** The answer reached one of the request's stop strings (left out of its text). */
+    STOP_SEQUENCE,
     /** The text budget of the config ({@code sequenceLength}) or the context ({@code maxPositions}) is full. */
     CONTEXT_FULL
 }

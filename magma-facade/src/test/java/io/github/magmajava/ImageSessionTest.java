@@ -65,7 +65,7 @@ class ImageSessionTest {
                 // greedy for some, seeded sampling for the others
                 SamplingOptions options = SamplingOptions.defaults().withMaxNewTokens(6).withTemperature(q % 2 == 0 ? 0 : 0.9f)
                         .withSeed(q);
-                Generation asked = session.ask(QUESTIONS.get(q), options, TokenListener.NONE, true);
+                Generation asked = session.ask(QUESTIONS.get(q), options, List.of(), TokenListener.NONE, true);
                 Generation generated = magma.generate(new GenerationRequest(image(name, magma), QUESTIONS.get(q), options, true),
                         TokenListener.NONE);
                 assertSameAnswer(asked, generated);
@@ -105,7 +105,7 @@ class ImageSessionTest {
     void staticSequenceModeSessionsRerunTheImageAndGiveTheSameAnswers() throws IOException {
         try (Magma magma = load("tiny_a", SequenceMode.STATIC); ImageSession session = magma.session(image("tiny_a", magma))) {
             SamplingOptions options = SamplingOptions.defaults().withMaxNewTokens(5).withTemperature(0);
-            Generation asked = session.ask(QUESTIONS.get(0), options, TokenListener.NONE, true);
+            Generation asked = session.ask(QUESTIONS.get(0), options, List.of(), TokenListener.NONE, true);
             Generation generated = magma.generate(new GenerationRequest(image("tiny_a", magma), QUESTIONS.get(0), options, true),
                     TokenListener.NONE);
             assertSameAnswer(asked, generated);

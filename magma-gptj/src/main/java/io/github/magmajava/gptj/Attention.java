@@ -37,20 +37,43 @@ final class Attention {
     }
 
     /**
-     * Device {@code device}'s part of {@code out_proj(attention(h))} for {@code rows} new positions
-     * starting at {@code cache.length()}, into {@code w.attention} [rows, d]. Their rotated keys and
-     * values are stored in the cache's {@code layer} first, so each row attends to itself and to
-     * everything before it; the model advances the cache once every layer has stored its rows.
+     * Device {@code device}'s part of {@code out_proj(attention(h))} for the rows of {@code at}
+     * (new positions, each at its cache's length), into {@code w.attention} [rows, d]. Their
+     * rotated keys and values are stored in each cache's {@code layer} first, so each row attends
+     * to itself and to everything before it; the model advances the caches once every layer has
+     * stored its rows.
      */
-    void forward(int device, float[] h, int rows, KvCache cache, int layer, Workspace.Device w) {
-        int start = cache.length();
+    void forward(int device, float[] h, Positions at, int layer, Workspace.Device w) {
+        int rows = at.rows();
         query.forward(device, h, rows, w.query);
         key.forward(device, h, rows, w.key);
         value.forward(device, h, rows, w.value);
-        backend.rope(w.query, rows, heads, headDim, rotaryDim, rotaryBase, start);
-        backend.rope(w.key, rows, heads, headDim, rotaryDim, rotaryBase, start);
-        cache.store(layer, device, w.key, w.value, rows);
-        backend.attention(w.query, cache.keyValues(layer, device), rows, start, heads, headDim, w.context);
+        if (at.batched()) {
+            for (int row = 0; row < rows; row++) {
+                attendRow(device, row, at.caches()[row], layer, w);
+            }
+        } else {
+            KvCache cache = at.caches()[0];
+            int start = cache.length();
+            backend.rope(w.query, rows, heads, headDim, rotaryDim, rotaryBase, start);
+            backend.rope(w.key, rows, heads, headDim, rotaryDim, rotaryBase, start);
+            cache.store(layer, device, w.key, w.value, rows);
+            backend.attention(w.query, cache.keyValues(layer, device), rows, start, heads, headDim, w.context);
+        }
         output.forward(device, w.context, rows, w.attention);
+    }
+
+    /** Row {@code row} of a batched step: the same calls as a one-row step of its own sequence. */
+    private void attendRow(int device, int row, KvCache cache, int layer, Workspace.Device w) {
+        int width = w.rowQuery.length;
+        int start = cache.length();
+        System.arraycopy(w.query, row * width, w.rowQuery, 0, width);
+        System.arraycopy(w.key, row * width, w.rowKey, 0, width);
+        System.arraycopy(w.value, row * width, w.rowValue, 0, width);
+        backend.rope(w.rowQuery, 1, heads, headDim, rotaryDim, rotaryBase, start);
+        backend.rope(w.rowKey, 1, heads, headDim, rotaryDim, rotaryBase, start);
+        cache.store(layer, device, w.rowKey, w.rowValue, 1);
+        backend.attention(w.rowQuery, cache.keyValues(layer, device), 1, start, heads, headDim, w.rowContext);
+        System.arraycopy(w.rowContext, 0, w.context, row * width, width);
     }
 }

@@ -47,12 +47,13 @@ final class GptjBlock {
         return phase;
     }
 
-    /** In place on the residual stream x [rows, d] of rows new positions at {@code cache.length()}. */
-    void forward(float[] x, int rows, KvCache cache, Workspace ws) {
+    /** In place on the residual stream x [rows, d] of the new positions {@code at}. */
+    void forward(float[] x, Positions at, Workspace ws) {
+        int rows = at.rows();
         int n = rows * hiddenSize;
         layerNorm(x, rows, ws.normed);
         for (int device = 0; device < ws.devices(); device++) {
-            attention.forward(device, ws.normed, rows, cache, layer, ws.device(device));
+            attention.forward(device, ws.normed, at, layer, ws.device(device));
             feedForward.forward(device, ws.normed, rows, ws.device(device));
         }
         float[] m = backend.allReduce(ws.mlpPartials, n);
@@ -73,7 +74,7 @@ final class GptjBlock {
     /** attn(h) into out [rows, d], every device's heads joined; stores the rows' keys and values in the cache. */
     void attention(float[] h, int rows, KvCache cache, Workspace ws, float[] out) {
         for (int device = 0; device < ws.devices(); device++) {
-            attention.forward(device, h, rows, cache, layer, ws.device(device));
+            attention.forward(device, h, Positions.of(cache, rows), layer, ws.device(device));
         }
         System.arraycopy(backend.allReduce(ws.attentionPartials, rows * hiddenSize), 0, out, 0, rows * hiddenSize);
     }

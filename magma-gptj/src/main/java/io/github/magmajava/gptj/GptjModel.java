@@ -13,7 +13,10 @@ import io.github.magmajava.weights.BlockWeights;
 import io.github.magmajava.weights.LanguageModelWeights;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.Objects;
 
 /**
@@ -141,6 +144,53 @@ public final class GptjModel {
     }
 
     /**
+     * Runs {@code rows} new positions as {@link #forward} does, without the LM head: a chunk of a
+     * prompt whose last position comes later.
+     */
+    void advance(float[] inputEmbeddings, int rows, KvCache cache) {
+        checkRows(inputEmbeddings, rows, cache);
+        hiddenStates(inputEmbeddings, Positions.of(cache, rows), newWorkspace(rows));
+    }
+
+    /**
+     * One decode step of several generations at once: {@code tokens[i]} is appended to
+     * {@code caches[i]}, and its logits [vocabSize] are {@code logits[i]}. The weights are read
+     * once for every {@link Backend#independentRows()} generations, and each row is computed as it
+     * would be alone: every logit equals, bit for bit, what {@link #forward} gives for that token's
+     * embedding and cache, whichever generations share the step.
+     *
+     * @throws IllegalStateException    when a cache is full (nothing is run)
+     * @throws IllegalArgumentException when the lengths differ, a cache appears twice or does not
+     *                                  fit the model, or a token has no embedding
+     */
+    public float[][] decode(int[] tokens, KvCache[] caches) {
+        if (tokens.length != caches.length) {
+            throw new IllegalArgumentException(tokens.length + " tokens for " + caches.length + " caches");
+        }
+        int d = config.transformer().hiddenSize();
+        Set<KvCache> distinct = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (KvCache cache : caches) {
+            checkCache(cache, 1);
+            if (!distinct.add(cache)) {
+                throw new IllegalArgumentException("a decode step cannot advance one KV cache twice");
+            }
+        }
+        float[] embedded = new float[tokens.length * d];
+        embed(tokens, embedded);
+        float[][] logits = new float[tokens.length][];
+        int group = Math.max(1, Math.min(backend.independentRows(), tokens.length));
+        Workspace ws = newWorkspace(group);
+        for (int from = 0; from < tokens.length; from += group) {
+            int rows = Math.min(group, tokens.length - from);
+            Positions at = Positions.each(Arrays.copyOfRange(caches, from, from + rows));
+            float[] x = hiddenStates(Arrays.copyOfRange(embedded, from * d, (from + rows) * d), at, ws);
+            float[][] part = backend.run(headPhase, () -> logitsOfRows(x, rows));
+            System.arraycopy(part, 0, logits, from, rows);
+        }
+        return logits;
+    }
+
+    /**
      * Runs {@code rows} positions from position 0 with no cache kept (the seed's static sequence
      * mode) and returns the logits [vocabSize] of row {@code row}: causal attention makes them
      * independent of the rows after it.
@@ -189,23 +239,43 @@ public final class GptjModel {
     /** The residual stream after the last block [rows, d] (before ln_f); advances the cache. */
     float[] hiddenStates(float[] inputEmbeddings, int rows, KvCache cache, Workspace ws) {
         checkRows(inputEmbeddings, rows, cache);
+        return hiddenStates(inputEmbeddings, Positions.of(cache, rows), ws);
+    }
+
+    private float[] hiddenStates(float[] inputEmbeddings, Positions at, Workspace ws) {
+        int rows = at.rows();
         if (ws.rows < rows) {
             throw new IllegalArgumentException("workspace for " + ws.rows + " rows cannot run " + rows);
         }
         float[] x = Arrays.copyOf(inputEmbeddings, rows * config.transformer().hiddenSize());
         for (GptjBlock block : blocks) {
             backend.run(block.phase(), () -> {
-                block.forward(x, rows, cache, ws);
+                block.forward(x, at, ws);
                 return null;
             });
         }
-        cache.advance(rows);
+        at.advance();
         return x;
     }
 
     /** ln_f, row-wise, of x [rows, d] into out. */
     void finalNorm(float[] x, int rows, float[] out) {
         backend.layerNorm(x, rows, config.transformer().hiddenSize(), lnFWeight, lnFBias, GptjBlock.LAYER_NORM_EPS, out);
+    }
+
+    /** The logits [rows][vocabSize] of every row of x [rows, d]; rows at most {@link Backend#independentRows()}. */
+    private float[][] logitsOfRows(float[] x, int rows) {
+        int d = config.transformer().hiddenSize();
+        int vocab = config.transformer().vocabSize();
+        float[] normed = new float[rows * d];
+        finalNorm(x, rows, normed);
+        float[] all = new float[rows * vocab];
+        lmHead.forward(normed, rows, all);
+        float[][] logits = new float[rows][];
+        for (int r = 0; r < rows; r++) {
+            logits[r] = Arrays.copyOfRange(all, r * vocab, (r + 1) * vocab);
+        }
+        return logits;
     }
 
     private float[] logitsOfRow(float[] x, int row) {
@@ -218,6 +288,15 @@ public final class GptjModel {
     }
 
     private void checkRows(float[] inputEmbeddings, int rows, KvCache cache) {
+        checkCache(cache, rows);
+        TransformerConfig t = config.transformer();
+        if (inputEmbeddings.length < (long) rows * t.hiddenSize()) {
+            throw new IllegalArgumentException("input embeddings hold " + inputEmbeddings.length + " floats, " + rows + " rows of "
+                    + t.hiddenSize() + " need " + (long) rows * t.hiddenSize());
+        }
+    }
+
+    private void checkCache(KvCache cache, int rows) {
         TransformerConfig t = config.transformer();
         if (cache.layers() != t.layers() || cache.devices() != backend.devices()
                 || cache.width() != t.hiddenSize() / backend.devices()) {
@@ -229,10 +308,6 @@ public final class GptjModel {
             throw new IllegalArgumentException("rows must be >= 1, found " + rows);
         }
         cache.checkRoom(rows);
-        if (inputEmbeddings.length < (long) rows * t.hiddenSize()) {
-            throw new IllegalArgumentException("input embeddings hold " + inputEmbeddings.length + " floats, " + rows + " rows of "
-                    + t.hiddenSize() + " need " + (long) rows * t.hiddenSize());
-        }
     }
 
     /** The backend's devices must split heads, MLP and adapter into equal whole parts. */

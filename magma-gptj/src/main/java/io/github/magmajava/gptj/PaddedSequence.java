@@ -32,8 +32,14 @@ final class PaddedSequence implements Sequence {
         Arrays.fill(text, PADDING);
     }
 
+    /** Whether {@link #prompt} was given and not run yet. */
+    private boolean pending;
+
     @Override
-    public float[] start(float[] imageEmbeddings, int imageRows, int[] ids) {
+    public void prompt(float[] imageEmbeddings, int imageRows, int[] ids) {
+        if (image != null) {
+            throw new IllegalStateException("this sequence has its prompt already");
+        }
         if (ids.length < 1 || ids.length > text.length) {
             throw new IllegalArgumentException("static sequence mode takes 1 to " + text.length + " prompt tokens, found "
                     + ids.length);
@@ -42,7 +48,27 @@ final class PaddedSequence implements Sequence {
         this.imageRows = imageRows;
         System.arraycopy(ids, 0, text, 0, ids.length);
         this.length = ids.length;
+        this.pending = true;
+    }
+
+    @Override
+    public int pendingRows() {
+        return pending ? imageRows + text.length : 0;
+    }
+
+    /** The padded sequence is one fixed shape: it runs whole, whatever {@code maxRows} says. */
+    @Override
+    public float[] prefill(int maxRows) {
+        if (!pending) {
+            throw new IllegalStateException("no prompt to run: set one with prompt(..)");
+        }
+        pending = false;
         return run();
+    }
+
+    @Override
+    public KvCache keep() {
+        throw new UnsupportedOperationException("the static sequence mode keeps no positions");
     }
 
     @Override

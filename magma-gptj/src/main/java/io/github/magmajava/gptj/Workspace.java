@@ -36,6 +36,11 @@ final class Workspace {
         final float[] bottleneck;
         /** Partial sum of the adapter's up projection [rows, d]. */
         final float[] adapterOut;
+        /** One row of query, key, value and context: a batched step runs each row's attention against its own cache. */
+        final float[] rowQuery;
+        final float[] rowKey;
+        final float[] rowValue;
+        final float[] rowContext;
 
         private Device(int rows, int d, int mlpSize, int bottleneckSize, int devices) {
             int local = rows * (d / devices);
@@ -48,6 +53,10 @@ final class Workspace {
             this.mlp = new float[rows * d];
             this.bottleneck = new float[rows * (bottleneckSize / devices)];
             this.adapterOut = new float[rows * d];
+            this.rowQuery = new float[d / devices];
+            this.rowKey = new float[d / devices];
+            this.rowValue = new float[d / devices];
+            this.rowContext = new float[d / devices];
         }
     }
 

@@ -100,7 +100,7 @@ class GptjParityTest {
             assertClose("block0_mlp", mlp, f.npy("block0_mlp"), PIECE_TOLERANCE);
 
             float[] x = f.npy("block0_input");
-            block.forward(x, rows, f.model().newCache(rows), ws);
+            block.forward(x, Positions.of(f.model().newCache(rows), rows), ws);
             assertClose("block0_output", x, f.npy("block0_output"), PIECE_TOLERANCE);
         });
     }
