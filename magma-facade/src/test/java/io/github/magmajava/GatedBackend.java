@@ -13,31 +13,45 @@ import java.util.function.Supplier;
 /**
  * A backend that runs another one, and while it is closed ({@link #hold}) makes every phase wait
  * for a permit: a test can keep a generation in flight, on the scheduling thread, as long as it
- * likes.
+ * likes; or slows every phase by a delay, so a tiny model generates at a pace a test can follow.
+ * (In the facade's test jar: the server's tests use it too.)
  */
-final class GatedBackend implements Backend {
+public final class GatedBackend implements Backend {
     private final Backend inner;
     private final Semaphore permits = new Semaphore(Integer.MAX_VALUE);
     private volatile boolean held;
+    private volatile long delayMillis;
     /** Phases started while held, waiting or not. */
-    final Semaphore arrived = new Semaphore(0);
+    public final Semaphore arrived = new Semaphore(0);
 
-    GatedBackend(Backend inner) {
+    public GatedBackend(Backend inner) {
         this.inner = inner;
     }
 
-    void hold() {
+    /** Every phase from now on sleeps this long first. */
+    public void delay(long millis) {
+        this.delayMillis = millis;
+    }
+
+    public void hold() {
         permits.drainPermits();
         held = true;
     }
 
-    void release() {
+    public void release() {
         held = false;
         permits.release(Integer.MAX_VALUE / 2);
     }
 
     @Override
     public <T> T run(Phase phase, Supplier<T> body) {
+        if (delayMillis > 0) {
+            try {
+                Thread.sleep(delayMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (held) {
             arrived.release();
             permits.acquireUninterruptibly();

@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
 /** {@code ./magma}: MAGMA inference and the tools around it. */
 @Command(name = "magma", mixinStandardHelpOptions = true, versionProvider = MagmaCli.Version.class,
         description = "MAGMA (image + prompt -> text) on the JVM.",
-        subcommands = {DownloadCommand.class, GenerateCommand.class, ChatCommand.class, ConvertCommand.class, BenchCommand.class,
+        subcommands = {DownloadCommand.class, GenerateCommand.class, ChatCommand.class, ServeCommand.class, ConvertCommand.class,
+                BenchCommand.class,
                 PlanCommand.class, InspectCommand.class, TokenizeCommand.class, PreprocessCommand.class,
                 CommandLine.HelpCommand.class})
 public final class MagmaCli {
