@@ -22,7 +22,8 @@ import org.openjdk.jmh.annotations.TearDown;
  * takes the next of several copies of the weight, at least 256 MB in all, so that the weights
  * come from memory as in a real decode step, not from the last-level cache. Weight GB/s =
  * bytes of one copy / time (fp16: 2 * out * in; q8: out * in plus the scales); compare
- * {@link MemoryBandwidth}.
+ * {@link MemoryBandwidth}. With {@code -p rows=1,2,4,8}: a batched decode step of that many
+ * generations, each row bit-identical to its own step alone.
  */
 @State(Scope.Benchmark)
 public class GemvBenchmark extends BenchmarkSettings {
@@ -36,6 +37,10 @@ public class GemvBenchmark extends BenchmarkSettings {
 
     @Param({"fp16", "q8"})
     public String weights;
+
+    /** Decode rows per call: 1, or a batch of generations sharing the step (continuous batching, up to 8). */
+    @Param({"1"})
+    public int rows;
 
     private RandomWeights random;
     private Q8Weights quantized;
@@ -66,8 +71,8 @@ public class GemvBenchmark extends BenchmarkSettings {
         }
         backend = builder.build();
         linears = tensors.stream().map(t -> backend.linear(t, null, Split.REPLICATED)).toArray(Linear[]::new);
-        x = random.activations(shape.in);
-        y = new float[shape.out];
+        x = random.activations(rows * shape.in);
+        y = new float[rows * shape.out];
     }
 
     @TearDown
@@ -83,7 +88,7 @@ public class GemvBenchmark extends BenchmarkSettings {
     public float[] gemv() {
         Linear linear = linears[next];
         next = (next + 1) % linears.length;
-        linear.forward(x, 1, y);
+        linear.forward(x, rows, y);
         return y;
     }
 }

@@ -17,8 +17,6 @@ final class Gemm {
      * decode steps of several generations. Every row gets the same FMA chain as a row alone.
      */
     static final int STREAM_ROWS = 8;
-    /** B rows per streamed sub-block when several rows share the stream: read from memory once, then from L1/L2. */
-    private static final int STREAM_SUB = 16;
     /** Output columns per task and per widened panel. */
     private static final int BLOCK_N = 16;
     /** Rows per task when many rows are multiplied. */
@@ -87,17 +85,14 @@ final class Gemm {
 
     /**
      * Rows 0..m-1 (m <= {@link #STREAM_ROWS}) against B rows n0..n1-1, B widened in registers by
-     * its own kernels. Several rows take B in sub-blocks small enough to stay in cache while each
-     * row (or pair of rows, {@link WeightMatrix#dotsRows}) is multiplied by them.
+     * its own kernels; several rows share each read of B ({@link WeightMatrix#dotsRows}).
      */
     private static void streamBlock(float[] a, int m, int k, WeightMatrix b, float[] bias, float[] c, int n0, int n1) {
         int n = b.rows;
         if (m == 1) {
             b.dots(n0, n1, a, 0, c, n0);
         } else {
-            for (int s = n0; s < n1; s += STREAM_SUB) {
-                b.dotsRows(s, Math.min(n1, s + STREAM_SUB), a, m, c, n);
-            }
+            b.dotsRows(n0, n1, a, m, c, n);
         }
         if (bias != null) {
             for (int r = 0; r < m; r++) {

@@ -7,6 +7,7 @@ import io.github.magmajava.quant.Q8Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -63,14 +64,21 @@ abstract sealed class WeightMatrix {
     /**
      * {@code out[i * n + r] = dot(r, x, i * cols)} for B rows {@code r0 <= r < r1} and the
      * {@code m} rows of x [m, cols]: a batch of decode steps. Every output equals {@link #dots}'
-     * for that row of x alone; formats override it to widen each weight vector once for several
-     * rows of x.
+     * for that row of x alone. By default B is taken in sub-blocks small enough to stay in cache
+     * while each row of x is multiplied by them; formats override it to widen each weight vector
+     * once for several rows of x.
      */
     void dotsRows(int r0, int r1, float[] x, int m, float[] out, int n) {
-        for (int i = 0; i < m; i++) {
-            dots(r0, r1, x, i * cols, out, i * n + r0);
+        for (int s = r0; s < r1; s += SUB_BLOCK) {
+            int e = Math.min(r1, s + SUB_BLOCK);
+            for (int i = 0; i < m; i++) {
+                dots(s, e, x, i * cols, out, i * n + s);
+            }
         }
     }
+
+    /** Weight rows per sub-block of {@link #dotsRows}: read from memory once, then from L1/L2 for each row of x. */
+    private static final int SUB_BLOCK = 16;
 
     /** {@link HalfFloats#LANES} values of row {@code r} from column {@code c} (c + LANES <= cols). */
     abstract FloatVector vector(int r, int c);
@@ -110,6 +118,8 @@ abstract sealed class WeightMatrix {
         private static final float TWO_POW_112 = 0x1p112f;
         /** Rows per decode group ({@link #dot4}). */
         private static final int GROUP = 4;
+        /** 4 x 4 tiles for batched rows where the vector registers allow (the GEMM's own choice, {@link Gemm#TILE_ROWS}). */
+        private static final boolean WIDE_TILES = Gemm.TILE_ROWS == 4;
         private static final byte UNKNOWN = 0;
         private static final byte FINITE = 1;
         private static final byte SPECIAL = 2;
@@ -165,7 +175,7 @@ abstract sealed class WeightMatrix {
             if (scaled != null) {
                 for (; r + GROUP <= r1; r += GROUP) {
                     if (finiteGroup(r)) {
-                        dot4(r, scaled, 0, out, outOffset + r - r0);
+                        dot4(r, scaled, out, outOffset + r - r0);
                     } else {
                         for (int i = 0; i < GROUP; i++) {
                             out[outOffset + r - r0 + i] = dot(r + i, x, xOffset);
@@ -179,10 +189,13 @@ abstract sealed class WeightMatrix {
         }
 
         /**
-         * Four weight rows at a time against two rows of x at a time: each weight vector widened
-         * once for both, eight independent FMA chains, each the one {@link #dot4} runs for its row
-         * of x alone. A row of x that cannot be scaled, and rows with inf or NaN, take
-         * {@link #dot}, as they do alone.
+         * Four weight rows at a time against up to four rows of x at a time (two where the
+         * vector registers are fewer, {@link #WIDE_TILES}): each weight vector widened once for
+         * all of them. Every (weight row, row of x) pair has its own accumulator, so its FMA chain
+         * is the one {@link #dot4} runs for that row of x alone. A row of x that cannot be scaled,
+         * and weight rows with inf or NaN, take {@link #dot}, as they do alone. (Taking the
+         * columns in L1-sized chunks, accumulators kept in {@code acc} between them, measured no
+         * better: docs/serve.md.)
          */
         @Override
         void dotsRows(int r0, int r1, float[] x, int m, float[] out, int n) {
@@ -195,23 +208,39 @@ abstract sealed class WeightMatrix {
             for (int i = 0; i < m; i++) {
                 scalable[i] = !Float.isNaN(scaled[i * cols]);
             }
+            int lanes = HalfFloats.LANES;
+            float[] acc = new float[m * GROUP * lanes];
             int r = r0;
             for (; r + GROUP <= r1; r += GROUP) {
-                boolean finite = finiteGroup(r);
-                for (int i = 0; i < m; ) {
-                    if (finite && scalable[i] && i + 1 < m && scalable[i + 1]) {
-                        dot4x2(r, scaled, i * cols, (i + 1) * cols, out, i * n + r, (i + 1) * n + r);
-                        i += 2;
-                        continue;
-                    }
-                    if (finite && scalable[i]) {
-                        dot4(r, scaled, i * cols, out, i * n + r);
-                    } else {
+                if (!finiteGroup(r)) {
+                    for (int i = 0; i < m; i++) {
                         for (int g = 0; g < GROUP; g++) {
                             out[i * n + r + g] = dot(r + g, x, i * cols);
                         }
                     }
-                    i++;
+                    continue;
+                }
+                Arrays.fill(acc, 0);
+                for (int i = 0; i < m; ) {
+                    if (WIDE_TILES && i + 3 < m && scalable[i] && scalable[i + 1] && scalable[i + 2] && scalable[i + 3]) {
+                        dot4x4(r, scaled, i * cols, acc, i * GROUP * lanes);
+                        i += 4;
+                    } else if (i + 1 < m && scalable[i] && scalable[i + 1]) {
+                        dot4x2(r, scaled, i * cols, acc, i * GROUP * lanes);
+                        i += 2;
+                    } else {
+                        if (scalable[i]) {
+                            dot4x1(r, scaled, i * cols, acc, i * GROUP * lanes);
+                        }
+                        i++;
+                    }
+                }
+                for (int i = 0; i < m; i++) {
+                    for (int g = 0; g < GROUP; g++) {
+                        out[i * n + r + g] = scalable[i]
+                                ? HalfFloats.sum(FloatVector.fromArray(HalfFloats.F, acc, (i * GROUP + g) * lanes))
+                                : dot(r + g, x, i * cols);
+                    }
                 }
             }
             for (; r < r1; r++) {
@@ -221,46 +250,133 @@ abstract sealed class WeightMatrix {
             }
         }
 
-        /** {@link #dot4} for two rows of scaled x (at {@code x0} and {@code x1}) at once. */
-        private void dot4x2(int r, float[] scaled, int x0, int x1, float[] out, int out0, int out1) {
+        private static FloatVector load(float[] acc, int at) {
+            return FloatVector.fromArray(HalfFloats.F, acc, at);
+        }
+
+        /**
+         * Weight rows r .. r+3 against four rows of scaled x from {@code x0} ({@code cols} apart),
+         * into the 16 vectors of {@code acc} from {@code a} (row of x major): 16 chains, each
+         * weight vector widened once. Needs 32 vector registers.
+         */
+        private void dot4x4(int r, float[] scaled, int x0, float[] acc, int a) {
             MemorySegment w = data;
+            int l = HalfFloats.LANES;
             long w0 = (long) r * cols * 2;
             long w1 = w0 + cols * 2L;
             long w2 = w1 + cols * 2L;
             long w3 = w2 + cols * 2L;
-            FloatVector a0 = FloatVector.zero(HalfFloats.F);
-            FloatVector a1 = a0;
-            FloatVector a2 = a0;
-            FloatVector a3 = a0;
-            FloatVector b0 = a0;
-            FloatVector b1 = a0;
-            FloatVector b2 = a0;
-            FloatVector b3 = a0;
-            for (int c = 0; c < cols; c += HalfFloats.LANES) {
-                FloatVector xa = FloatVector.fromArray(HalfFloats.F, scaled, x0 + c);
-                FloatVector xb = FloatVector.fromArray(HalfFloats.F, scaled, x1 + c);
+            int x1 = x0 + cols;
+            int x2 = x1 + cols;
+            int x3 = x2 + cols;
+            FloatVector a0 = load(acc, a), a1 = load(acc, a + l), a2 = load(acc, a + 2 * l), a3 = load(acc, a + 3 * l);
+            FloatVector b0 = load(acc, a + 4 * l), b1 = load(acc, a + 5 * l), b2 = load(acc, a + 6 * l), b3 = load(acc, a + 7 * l);
+            FloatVector c0 = load(acc, a + 8 * l), c1 = load(acc, a + 9 * l), c2 = load(acc, a + 10 * l), c3 = load(acc, a + 11 * l);
+            FloatVector d0 = load(acc, a + 12 * l), d1 = load(acc, a + 13 * l), d2 = load(acc, a + 14 * l), d3 = load(acc, a + 15 * l);
+            for (int c = 0; c < cols; c += l) {
                 long o = 2L * c;
                 FloatVector v0 = HalfFloats.float16Bits(w, w0 + o).reinterpretAsFloats();
                 FloatVector v1 = HalfFloats.float16Bits(w, w1 + o).reinterpretAsFloats();
                 FloatVector v2 = HalfFloats.float16Bits(w, w2 + o).reinterpretAsFloats();
                 FloatVector v3 = HalfFloats.float16Bits(w, w3 + o).reinterpretAsFloats();
-                a0 = v0.fma(xa, a0);
-                a1 = v1.fma(xa, a1);
-                a2 = v2.fma(xa, a2);
-                a3 = v3.fma(xa, a3);
-                b0 = v0.fma(xb, b0);
-                b1 = v1.fma(xb, b1);
-                b2 = v2.fma(xb, b2);
-                b3 = v3.fma(xb, b3);
+                FloatVector x = FloatVector.fromArray(HalfFloats.F, scaled, x0 + c);
+                a0 = v0.fma(x, a0);
+                a1 = v1.fma(x, a1);
+                a2 = v2.fma(x, a2);
+                a3 = v3.fma(x, a3);
+                x = FloatVector.fromArray(HalfFloats.F, scaled, x1 + c);
+                b0 = v0.fma(x, b0);
+                b1 = v1.fma(x, b1);
+                b2 = v2.fma(x, b2);
+                b3 = v3.fma(x, b3);
+                x = FloatVector.fromArray(HalfFloats.F, scaled, x2 + c);
+                c0 = v0.fma(x, c0);
+                c1 = v1.fma(x, c1);
+                c2 = v2.fma(x, c2);
+                c3 = v3.fma(x, c3);
+                x = FloatVector.fromArray(HalfFloats.F, scaled, x3 + c);
+                d0 = v0.fma(x, d0);
+                d1 = v1.fma(x, d1);
+                d2 = v2.fma(x, d2);
+                d3 = v3.fma(x, d3);
             }
-            out[out0] = HalfFloats.sum(a0);
-            out[out0 + 1] = HalfFloats.sum(a1);
-            out[out0 + 2] = HalfFloats.sum(a2);
-            out[out0 + 3] = HalfFloats.sum(a3);
-            out[out1] = HalfFloats.sum(b0);
-            out[out1 + 1] = HalfFloats.sum(b1);
-            out[out1 + 2] = HalfFloats.sum(b2);
-            out[out1 + 3] = HalfFloats.sum(b3);
+            a0.intoArray(acc, a);
+            a1.intoArray(acc, a + l);
+            a2.intoArray(acc, a + 2 * l);
+            a3.intoArray(acc, a + 3 * l);
+            b0.intoArray(acc, a + 4 * l);
+            b1.intoArray(acc, a + 5 * l);
+            b2.intoArray(acc, a + 6 * l);
+            b3.intoArray(acc, a + 7 * l);
+            c0.intoArray(acc, a + 8 * l);
+            c1.intoArray(acc, a + 9 * l);
+            c2.intoArray(acc, a + 10 * l);
+            c3.intoArray(acc, a + 11 * l);
+            d0.intoArray(acc, a + 12 * l);
+            d1.intoArray(acc, a + 13 * l);
+            d2.intoArray(acc, a + 14 * l);
+            d3.intoArray(acc, a + 15 * l);
+        }
+
+        /** {@link #dot4x4} for two rows of x: 8 chains, for machines with 16 vector registers and for odd rows. */
+        private void dot4x2(int r, float[] scaled, int x0, float[] acc, int a) {
+            MemorySegment w = data;
+            int l = HalfFloats.LANES;
+            long w0 = (long) r * cols * 2;
+            long w1 = w0 + cols * 2L;
+            long w2 = w1 + cols * 2L;
+            long w3 = w2 + cols * 2L;
+            int x1 = x0 + cols;
+            FloatVector a0 = load(acc, a), a1 = load(acc, a + l), a2 = load(acc, a + 2 * l), a3 = load(acc, a + 3 * l);
+            FloatVector b0 = load(acc, a + 4 * l), b1 = load(acc, a + 5 * l), b2 = load(acc, a + 6 * l), b3 = load(acc, a + 7 * l);
+            for (int c = 0; c < cols; c += l) {
+                long o = 2L * c;
+                FloatVector v0 = HalfFloats.float16Bits(w, w0 + o).reinterpretAsFloats();
+                FloatVector v1 = HalfFloats.float16Bits(w, w1 + o).reinterpretAsFloats();
+                FloatVector v2 = HalfFloats.float16Bits(w, w2 + o).reinterpretAsFloats();
+                FloatVector v3 = HalfFloats.float16Bits(w, w3 + o).reinterpretAsFloats();
+                FloatVector x = FloatVector.fromArray(HalfFloats.F, scaled, x0 + c);
+                a0 = v0.fma(x, a0);
+                a1 = v1.fma(x, a1);
+                a2 = v2.fma(x, a2);
+                a3 = v3.fma(x, a3);
+                x = FloatVector.fromArray(HalfFloats.F, scaled, x1 + c);
+                b0 = v0.fma(x, b0);
+                b1 = v1.fma(x, b1);
+                b2 = v2.fma(x, b2);
+                b3 = v3.fma(x, b3);
+            }
+            a0.intoArray(acc, a);
+            a1.intoArray(acc, a + l);
+            a2.intoArray(acc, a + 2 * l);
+            a3.intoArray(acc, a + 3 * l);
+            b0.intoArray(acc, a + 4 * l);
+            b1.intoArray(acc, a + 5 * l);
+            b2.intoArray(acc, a + 6 * l);
+            b3.intoArray(acc, a + 7 * l);
+        }
+
+        /** {@link #dot4x4} for one row of x. */
+        private void dot4x1(int r, float[] scaled, int x0, float[] acc, int a) {
+            MemorySegment w = data;
+            int l = HalfFloats.LANES;
+            long w0 = (long) r * cols * 2;
+            long w1 = w0 + cols * 2L;
+            long w2 = w1 + cols * 2L;
+            long w3 = w2 + cols * 2L;
+            FloatVector a0 = load(acc, a), a1 = load(acc, a + l), a2 = load(acc, a + 2 * l), a3 = load(acc, a + 3 * l);
+            for (int c = 0; c < cols; c += l) {
+                long o = 2L * c;
+                FloatVector x = FloatVector.fromArray(HalfFloats.F, scaled, x0 + c);
+                a0 = HalfFloats.float16Bits(w, w0 + o).reinterpretAsFloats().fma(x, a0);
+                a1 = HalfFloats.float16Bits(w, w1 + o).reinterpretAsFloats().fma(x, a1);
+                a2 = HalfFloats.float16Bits(w, w2 + o).reinterpretAsFloats().fma(x, a2);
+                a3 = HalfFloats.float16Bits(w, w3 + o).reinterpretAsFloats().fma(x, a3);
+            }
+            a0.intoArray(acc, a);
+            a1.intoArray(acc, a + l);
+            a2.intoArray(acc, a + 2 * l);
+            a3.intoArray(acc, a + 3 * l);
         }
 
         /**
@@ -271,7 +387,7 @@ abstract sealed class WeightMatrix {
          * value sits in x instead. Power-of-two scaling is exact, so every product, and so every
          * sum, equals {@link #dot}'s. Only for rows without inf or NaN ({@link #finiteGroup}).
          */
-        private void dot4(int r, float[] scaledX, int xOffset, float[] out, int outOffset) {
+        private void dot4(int r, float[] scaledX, float[] out, int outOffset) {
             MemorySegment w = data;
             long r0 = (long) r * cols * 2;
             long r1 = r0 + cols * 2L;
@@ -282,7 +398,7 @@ abstract sealed class WeightMatrix {
             FloatVector a2 = a0;
             FloatVector a3 = a0;
             for (int c = 0; c < cols; c += HalfFloats.LANES) {
-                FloatVector xv = FloatVector.fromArray(HalfFloats.F, scaledX, xOffset + c);
+                FloatVector xv = FloatVector.fromArray(HalfFloats.F, scaledX, c);
                 long o = 2L * c;
                 a0 = HalfFloats.float16Bits(w, r0 + o).reinterpretAsFloats().fma(xv, a0);
                 a1 = HalfFloats.float16Bits(w, r1 + o).reinterpretAsFloats().fma(xv, a1);
