@@ -24,24 +24,19 @@ import java.util.concurrent.LinkedBlockingQueue;
  *
  * <p>Generations in flight share the model: one scheduling thread advances all of them, at most
  * {@code batchSize} at once (the others wait their turn, first come first served). Each turn runs
- * one chunk of {@link #PREFILL_CHUNK} prompt positions of the oldest generation still reading its
- * prompt, then one decode step of every generation that has a token to feed, in one pass over the
- * weights ({@link Sequence#next(List, int[])}). A generation's answer does not depend on the
- * others: its prompt is chunked the same way whatever runs beside it, and a batched decode step
- * gives each row what it gives alone, bit for bit. Listeners run on the caller's thread, never on
+ * one chunk of at most {@code prefillChunk} prompt positions of the oldest generation still
+ * reading its prompt, then one decode step of every generation that has a token to feed, in one
+ * pass over the weights ({@link Sequence#next(List, int[])}). A generation's answer does not
+ * depend on the others: its prompt is chunked the same way whatever runs beside it, and a batched
+ * decode step gives each row what it gives alone, bit for bit. Listeners run on the caller's thread, never on
  * the scheduler's, so a slow one only slows its own generation.
  */
 final class GenerationLoop implements AutoCloseable {
-    /**
-     * Prompt positions per scheduling turn: how long one generation's prompt may hold up the
-     * others' decode steps (on the full-size model about as long as 8 decode steps), and the same
-     * chunks whether it runs alone or not.
-     */
-    static final int PREFILL_CHUNK = 32;
-
     private final Gpt2Tokenizer tokenizer;
     private final MagmaConfig config;
     private final int batchSize;
+    /** Prompt positions per turn: how long one prompt may hold up the others' decode steps. */
+    private final int prefillChunk;
     private final Object lock = new Object();
     /** Submitted, not started yet; guarded by lock. */
     private final ArrayDeque<Job> waiting = new ArrayDeque<>();
@@ -51,13 +46,15 @@ final class GenerationLoop implements AutoCloseable {
     private volatile int running;
     private volatile int queued;
 
-    GenerationLoop(Gpt2Tokenizer tokenizer, MagmaConfig config, int batchSize) {
-        if (batchSize < 1) {
-            throw new IllegalArgumentException("batch size must be >= 1, found " + batchSize);
+    GenerationLoop(Gpt2Tokenizer tokenizer, MagmaConfig config, int batchSize, int prefillChunk) {
+        if (batchSize < 1 || prefillChunk < 1) {
+            throw new IllegalArgumentException("batch size and prefill chunk must be >= 1, found " + batchSize + " and "
+                    + prefillChunk);
         }
         this.tokenizer = tokenizer;
         this.config = config;
         this.batchSize = batchSize;
+        this.prefillChunk = prefillChunk;
     }
 
     /**
@@ -194,7 +191,7 @@ final class GenerationLoop implements AutoCloseable {
         for (Job job : active) {
             if (!job.finished && job.sequence.pendingRows() > 0) {
                 try {
-                    job.prefillChunk();
+                    job.prefillChunk(prefillChunk);
                 } catch (RuntimeException | Error e) {
                     job.fail(e);
                 }
@@ -284,11 +281,11 @@ final class GenerationLoop implements AutoCloseable {
             this.sequence = sequence;
         }
 
-        final void prefillChunk() {
+        final void prefillChunk(int rows) {
             if (prefillStart == 0) {
                 prefillStart = System.nanoTime();
             }
-            float[] logits = sequence.prefill(PREFILL_CHUNK);
+            float[] logits = sequence.prefill(rows);
             if (logits != null) {
                 prefilled(logits);
             }

@@ -98,7 +98,7 @@ public final class Magma implements AutoCloseable {
             this.checkpoint = file;
             this.quantized = q8;
             this.sequenceMode = b.sequenceMode;
-            this.loop = new GenerationLoop(tokenizer, config, b.batchSize);
+            this.loop = new GenerationLoop(tokenizer, config, b.batchSize, b.prefillChunk);
         } catch (IOException | RuntimeException e) {
             if (created != null) {
                 created.close();
@@ -331,6 +331,7 @@ public final class Magma implements AutoCloseable {
         private OneDnnMode oneDnn;
         private SequenceMode sequenceMode = SequenceMode.KV_CACHE;
         private int batchSize = DEFAULT_BATCH_SIZE;
+        private int prefillChunk = Integer.MAX_VALUE;
 
         private Builder(Path checkpoint) {
             this.checkpoint = Objects.requireNonNull(checkpoint, "checkpoint");
@@ -428,6 +429,24 @@ public final class Magma implements AutoCloseable {
                 throw new IllegalArgumentException("batch size must be >= 1, found " + size);
             }
             this.batchSize = size;
+            return this;
+        }
+
+        /**
+         * Prompt positions a generation runs per scheduling turn (default: the whole prompt at
+         * once, the fastest for one generation alone). A service where other generations are
+         * decoding sets a few dozen at most ({@code magma serve}: 16), so a new prompt holds
+         * their next tokens up only that long; chunked and whole prompts give the same tokens,
+         * their logits equal within float rounding. The chunks are the same whatever else runs,
+         * so a generation's answer still does not depend on the others.
+         *
+         * @throws IllegalArgumentException when {@code rows} is below 1
+         */
+        public Builder prefillChunk(int rows) {
+            if (rows < 1) {
+                throw new IllegalArgumentException("prefill chunk must be >= 1 positions, found " + rows);
+            }
+            this.prefillChunk = rows;
             return this;
         }
 

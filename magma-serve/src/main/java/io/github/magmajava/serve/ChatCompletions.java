@@ -166,11 +166,10 @@ final class ChatCompletions {
             if (!started) {
                 start();
             }
-            if (!piece.isEmpty()) {
-                ObjectNode delta = json.createObjectNode();
-                delta.put("content", piece);
-                send(choice(delta, null));
-            }
+            // One event per token, even one whose text waits for the next (an empty piece): clients see the pace.
+            ObjectNode delta = json.createObjectNode();
+            delta.put("content", piece);
+            send(choice(delta, null));
         }
 
         void end(String finishReason, ObjectNode usage) {

@@ -67,7 +67,7 @@ class ServeApiTest {
     @BeforeAll
     static void start() throws Exception {
         png = fixtureImage();
-        magma = tiny("tiny_a").threads(2).batchSize(4).load();
+        magma = tiny("tiny_a").threads(2).batchSize(4).prefillChunk(3).load();
         ServeOptions options = ServeOptions.defaults().withPort(0);
         options = new ServeOptions(options.host(), 0, 4, 4, 64 * 1024, 16 * 1024, 10_000, 4, false, options.sampling(),
                 options.shutdownGrace());

@@ -16,7 +16,7 @@ final class Gemm {
      * Rows up to which B is streamed instead of widened into a panel: a decode step, or a batch of
      * decode steps of several generations. Every row gets the same FMA chain as a row alone.
      */
-    static final int STREAM_ROWS = 8;
+    static final int STREAM_ROWS = 16;
     /** Output columns per task and per widened panel. */
     private static final int BLOCK_N = 16;
     /** Rows per task when many rows are multiplied. */

@@ -21,10 +21,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 final class Nd4jLinear implements Linear {
     /**
-     * Rows from which oneDNN runs in bf16: below it {@link Gemm} streams the weights, so a batch
-     * of up to {@link Gemm#STREAM_ROWS} decode steps stays exact and row-independent.
+     * Rows from which oneDNN runs in bf16: below it {@link Gemm} streams the weights. The bf16
+     * mode is for fast prefill, so it takes oneDNN early; batched decode steps then share a pass
+     * in groups of 4 ({@link CpuBackend#independentRows()}), where fp32 mode groups 16.
      */
-    static final int MIN_ROWS = Gemm.STREAM_ROWS + 1;
+    static final int MIN_ROWS = 5;
     /**
      * Rows from which oneDNN runs in float32. Each call first converts the whole fp16 weight to
      * float32 (12 GB read, 24 GB written per forward pass of the full model), a fixed cost that

@@ -64,8 +64,8 @@ class IndependentRowsTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"fp16, 2, 64, 96", "fp16, 3, 70, 128", "fp16, 8, 100, 256", "fp16, 7, 4096, 64", "bf16, 5, 52, 64",
-        "fp32, 8, 36, 48", "q8, 6, 40, 96", "q8, 8, 64, 100"})
+    @CsvSource({"fp16, 2, 64, 96", "fp16, 3, 70, 128", "fp16, 8, 100, 256", "fp16, 7, 4096, 64", "fp16, 16, 40, 128", "fp16, 13, 24, 64", "bf16, 5, 52, 64",
+        "fp32, 8, 36, 48", "q8, 6, 40, 96", "q8, 16, 64, 100"})
     void everyRowOfABatchEqualsThatRowAloneBitForBit(String format, int m, int n, int k) {
         SplittableRandom rnd = new SplittableRandom(m * 1000L + n + k);
         WeightMatrix w = matrix(format, n, k, rnd);
@@ -117,7 +117,9 @@ class IndependentRowsTest {
     void theCpuBackendPromisesTheStreamedRowsInEveryOneDnnMode() {
         for (OneDnnMode mode : OneDnnMode.values()) {
             try (CpuBackend backend = CpuBackend.builder().threads(1).oneDnn(mode).build()) {
-                assertThat(backend.independentRows()).as("%s", mode).isEqualTo(Gemm.STREAM_ROWS);
+                // bf16 takes oneDNN from 5 rows (fast prefill), so only 4 rows are streamed there.
+                int expected = backend.oneDnnMode() == OneDnnMode.BF16 ? Nd4jLinear.MIN_ROWS - 1 : Gemm.STREAM_ROWS;
+                assertThat(backend.independentRows()).as("%s", mode).isEqualTo(expected);
             }
         }
     }
