@@ -8,9 +8,13 @@ package io.github.magmajava;
  * with the rest of the answer (an unfinished character there becoming U+FFFD): the last token
  * carries all the remaining text, so no id is told twice.
  *
- * <p>Called on the generating thread. A listener stops the generation by throwing: the exception
- * propagates from {@link Magma#generate(GenerationRequest, TokenListener)} before another token is
- * computed (the CLI does so when its standard output is closed).
+ * <p>Called on the thread that called {@code generate} or {@code ask} (the model computes on its
+ * own scheduling thread, so a slow listener delays only its own answer). A listener stops the
+ * generation by throwing: the exception propagates from
+ * {@link Magma#generate(GenerationRequest, TokenListener)}, and the generation is dropped at the
+ * scheduler's next turn (the CLI does so when its standard output is closed, the server when its
+ * client has gone). Interrupting the waiting thread does the same, with a
+ * {@link java.util.concurrent.CancellationException}.
  */
 @FunctionalInterface
 public interface TokenListener {

@@ -1,5 +1,6 @@
 package io.github.magmajava.cli;
 
+import io.github.magmajava.Conversation;
 import io.github.magmajava.Generation;
 import io.github.magmajava.ImageInput;
 import io.github.magmajava.ImageSession;
@@ -131,7 +132,7 @@ final class ChatCommand implements Callable<Integer> {
         private final PrintWriter err;
         private SamplingOptions options;
         private boolean carry;
-        private final StringBuilder transcript = new StringBuilder();
+        private final Conversation conversation = new Conversation();
         private ImageSession session;
 
         Chat(Magma magma, SamplingOptions initial, boolean carry, CliOutput out, PrintWriter err) {
@@ -149,14 +150,14 @@ final class ChatCommand implements Callable<Integer> {
                 session.close();
             }
             session = next;
-            transcript.setLength(0);
+            conversation.clear();
             if (!json) {
                 err.println("chat: " + path + " (its positions are computed by the first question and kept); /help for commands");
             }
         }
 
         void ask(String question) {
-            String prompt = carry ? transcript + question : question;
+            String prompt = carry ? conversation.prompt(question) : question;
             stop.set(false);
             TokenListener stream = json ? (id, piece) -> checkStop() : (id, piece) -> {
                 checkStop();
@@ -175,7 +176,7 @@ final class ChatCommand implements Callable<Integer> {
                 }
                 out.flushOrThrow();
                 if (carry) {
-                    transcript.append(question).append(g.text()).append('\n');
+                    conversation.add(question, g.text());
                 }
             } catch (Stopped e) {
                 out.println();
@@ -219,10 +220,10 @@ final class ChatCommand implements Callable<Integer> {
                             throw new IllegalArgumentException("/conversation takes on or off");
                         }
                         carry = words[1].equals("on");
-                        transcript.setLength(0);
+                        conversation.clear();
                     }
                     case "/reset" -> {
-                        transcript.setLength(0);
+                        conversation.clear();
                         options = initial;
                         err.println("chat: conversation forgotten, sampling options as at start");
                     }

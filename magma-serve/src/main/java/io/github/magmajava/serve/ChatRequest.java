@@ -1,6 +1,7 @@
 package io.github.magmajava.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.github.magmajava.Conversation;
 import io.github.magmajava.sampling.SamplingOptions;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -12,10 +13,10 @@ import java.util.Locale;
  * sampling options and stop strings, and how to answer. Unknown fields are tolerated; a wrong one
  * is an {@link ApiError} naming it ({@code messages[2].content[0].image_url.url}).
  *
- * <p>The messages become one prompt the way {@code magma chat --conversation} builds it: each
- * earlier question followed by its answer and a newline, then the last question; system messages
- * come first, each followed by a newline. MAGMA is not a chat model: a prompt of the form
- * {@code "Q: ... A:"} answers best.
+ * <p>The messages become one prompt as a {@link Conversation} (the way {@code magma chat
+ * --conversation} builds it): system messages first, each followed by a newline, then each earlier
+ * question followed by its answer and a newline, then the last question. MAGMA is not a chat
+ * model: a prompt of the form {@code "Q: ... A:"} answers best.
  *
  * @param image the image's bytes (from a data: URL), or null when {@code imageUrl} is remote
  */
@@ -67,12 +68,12 @@ record ChatRequest(String prompt, byte[] image, String imageUrl, String imagePar
                 && bool(streamOptions.get("include_usage"), "stream_options.include_usage");
 
         Messages m = messages(body.get("messages"), limits);
-        return new ChatRequest(m.prompt.toString(), m.image, m.imageUrl, m.imageParam, options, stop, stream, includeUsage);
+        return new ChatRequest(m.prompt, m.image, m.imageUrl, m.imageParam, options, stop, stream, includeUsage);
     }
 
-    /** The prompt so far and the one image found. */
+    /** The prompt and the one image found. */
     private static final class Messages {
-        final StringBuilder prompt = new StringBuilder();
+        String prompt;
         byte[] image;
         String imageUrl;
         String imageParam;
@@ -83,8 +84,8 @@ record ChatRequest(String prompt, byte[] image, String imageUrl, String imagePar
             throw ApiError.invalid("messages", "messages must be a non-empty array");
         }
         Messages m = new Messages();
-        StringBuilder system = new StringBuilder();
-        StringBuilder turns = new StringBuilder();
+        Conversation conversation = new Conversation();
+        StringBuilder question = new StringBuilder();
         for (int i = 0; i < messages.size(); i++) {
             String at = "messages[" + i + "]";
             JsonNode message = messages.get(i);
@@ -98,9 +99,12 @@ record ChatRequest(String prompt, byte[] image, String imageUrl, String imagePar
             String role = roleNode.asText().toLowerCase(Locale.ROOT);
             String text = content(message.get("content"), at + ".content", role.equals("user"), m, limits);
             switch (role) {
-                case "system", "developer" -> system.append(text).append('\n');
-                case "user" -> turns.append(text);
-                case "assistant" -> turns.append(text).append('\n');
+                case "system", "developer" -> conversation.system(text);
+                case "user" -> question.append(text);
+                case "assistant" -> {
+                    conversation.add(question.toString(), text);
+                    question.setLength(0);
+                }
                 default -> throw ApiError.invalid(at + ".role", at + ".role \"" + roleNode.asText()
                         + "\" is not one MAGMA reads: use \"system\", \"user\" or \"assistant\"");
             }
@@ -112,7 +116,7 @@ record ChatRequest(String prompt, byte[] image, String imageUrl, String imagePar
             throw ApiError.invalid("messages", "messages hold no image; MAGMA answers about one: give a user message an image_url part"
                     + " ({\"type\": \"image_url\", \"image_url\": {\"url\": \"data:image/png;base64,...\"}})");
         }
-        m.prompt.append(system).append(turns);
+        m.prompt = conversation.prompt(question.toString());
         return m;
     }
 

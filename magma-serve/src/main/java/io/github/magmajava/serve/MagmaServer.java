@@ -156,7 +156,7 @@ public final class MagmaServer implements AutoCloseable {
             try {
                 jetty.stop();
             } catch (Exception e) {
-                throw new IllegalStateException("stopping the HTTP server: " + e.getMessage(), e);
+                throw new IllegalStateException("stopping the HTTP server: " + e, e);
             }
         }
     }
@@ -297,6 +297,7 @@ public final class MagmaServer implements AutoCloseable {
             root.put("model", model.join().config().name());
             root.put("running", load.running());
             root.put("waiting", load.waiting());
+            root.put("requests", options.maxConcurrent() + options.queue() - places.availablePermits());
             status = 200;
         }
         return send(response, callback, status, "application/json", bytes(root));
