@@ -305,6 +305,54 @@ class ServeApiTest {
     }
 
     @Test
+    void unknownFieldsAreToleratedAndSystemMessagesComeFirst() throws Exception {
+        HttpResponse<String> r = post(server, body(png, "A picture of", b -> {
+            b.put("frequency_penalty", 0.5);
+            b.put("user", "someone");
+            b.putObject("response_format").put("type", "text");
+            b.put("n", 1);
+            ((ObjectNode) b.at("/messages/0")).put("name", "ignored");
+        }).toString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(JSON.readTree(r.body()).at("/choices/0/message/content").asText()).isEqualTo(expected("A picture of", 8));
+        HttpResponse<String> withSystem = post(server, body(png, "A picture of", b -> ((ArrayNode) b.get("messages")).insert(0,
+                JSON.createObjectNode().put("role", "system").put("content", "Be brief."))).toString());
+        assertThat(JSON.readTree(withSystem.body()).at("/choices/0/message/content").asText())
+                .isEqualTo(expected("Be brief.\nA picture of", 8));
+    }
+
+    /** With --allow-remote-images an http URL is fetched (here from a loopback server); a failing one is a 400. */
+    @Test
+    void remoteImagesAreFetchedOnlyWhenAllowed() throws Exception {
+        com.sun.net.httpserver.HttpServer images = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        images.createContext("/picture.png", ex -> {
+            ex.sendResponseHeaders(200, png.length);
+            ex.getResponseBody().write(png);
+            ex.close();
+        });
+        images.start();
+        ServeOptions d = ServeOptions.defaults();
+        try (MagmaServer remote = MagmaServer.start(new ServeOptions("127.0.0.1", 0, 2, 2, 1 << 20, 1 << 20, 1 << 20, 2, true,
+                d.sampling(), Duration.ofSeconds(5)), () -> tiny("tiny_a").threads(2).load())) {
+            remote.awaitModel();
+            String base = "http://127.0.0.1:" + images.getAddress().getPort();
+            ObjectNode b = body(png, "A picture of", x -> { });
+            ((ObjectNode) b.at("/messages/0/content/0/image_url")).put("url", base + "/picture.png");
+            HttpResponse<String> r = post(remote, b.toString());
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            assertThat(JSON.readTree(r.body()).at("/choices/0/message/content").asText()).isEqualTo(expected("A picture of", 8));
+            ((ObjectNode) b.at("/messages/0/content/0/image_url")).put("url", base + "/missing.png");
+            HttpResponse<String> missing = post(remote, b.toString());
+            assertThat(missing.statusCode()).isEqualTo(400);
+            assertThat(JSON.readTree(missing.body()).at("/error/code").asText()).isEqualTo("image_fetch_failed");
+            assertThat(JSON.readTree(missing.body()).at("/error/message").asText()).contains("HTTP 404");
+        } finally {
+            images.stop(0);
+        }
+    }
+
+    @Test
     void otherRoutesAnswerAsDocumented() throws Exception {
         JsonNode models = JSON.readTree(get(server, "/v1/models").body());
         assertThat(models.at("/data/0/id").asText()).isEqualTo("tiny_a");
