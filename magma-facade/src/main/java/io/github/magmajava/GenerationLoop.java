@@ -71,11 +71,8 @@ final class GenerationLoop implements AutoCloseable {
     }
 
     /** Generations advancing now, and generations waiting for a place among them. */
-    record Load(int running, int waiting) {
-    }
-
-    Load load() {
-        return new Load(running, queued);
+    Magma.Workload workload() {
+        return new Magma.Workload(running, queued);
     }
 
     /**

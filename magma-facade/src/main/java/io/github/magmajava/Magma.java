@@ -282,13 +282,12 @@ public final class Magma implements AutoCloseable {
      * Generations running now, and generations waiting for a place among them
      * ({@link Builder#batchSize}): a server's queue depth.
      */
-    public Load load() {
-        GenerationLoop.Load l = loop.load();
-        return new Load(l.running(), l.waiting());
+    public Workload workload() {
+        return loop.workload();
     }
 
     /** What the model is doing: generations advancing together, and generations waiting their turn. */
-    public record Load(int running, int waiting) {
+    public record Workload(int running, int waiting) {
     }
 
     /**

@@ -89,7 +89,7 @@ class BatchedGenerationTest {
             } finally {
                 pool.shutdownNow();
             }
-            assertThat(magma.load()).isEqualTo(new Magma.Load(0, 0));
+            assertThat(magma.workload()).isEqualTo(new Magma.Workload(0, 0));
         }
     }
 
@@ -153,10 +153,10 @@ class BatchedGenerationTest {
             caller.join(30_000);
             assertThat(caller.isAlive()).isFalse();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (magma.load().running() > 0 && System.nanoTime() < deadline) {
+            while (magma.workload().running() > 0 && System.nanoTime() < deadline) {
                 Thread.sleep(10);
             }
-            assertThat(magma.load()).isEqualTo(new Magma.Load(0, 0));
+            assertThat(magma.workload()).isEqualTo(new Magma.Workload(0, 0));
             assertThat(magma.generate(request, TokenListener.NONE).tokens()).containsExactly(expected.tokens());
         }
     }

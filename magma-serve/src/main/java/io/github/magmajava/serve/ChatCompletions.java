@@ -52,8 +52,8 @@ final class ChatCompletions {
         this.imageTokens = magma.config().visual().imageTokens();
     }
 
-    Magma.Load load() {
-        return magma.load();
+    Magma.Workload workload() {
+        return magma.workload();
     }
 
     int answer(JsonNode body, long arrived, Response response, Callback callback) throws IOException {
@@ -103,6 +103,16 @@ final class ChatCompletions {
             events.error(e);
             callback.succeeded();
             return 200;
+        } catch (UncheckedIOException e) {
+            throw e; // the client is gone: nothing more to tell it
+        } catch (RuntimeException e) {
+            if (!events.started) {
+                throw e;
+            }
+            // Begun streams end with the error as their last event, not a cut connection.
+            events.error(new ApiError(500, "server_error", null, null, e.toString(), 0));
+            callback.succeeded();
+            return 500;
         }
         events.end(finishReason(g.stopReason()), request.includeUsage() ? usage(g) : null);
         callback.succeeded();

@@ -57,8 +57,8 @@ public final class MagmaServer implements AutoCloseable {
         // A data: URL is one long string: let it be as long as a body may be.
         json.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
                 .maxStringLength((int) Math.min(Integer.MAX_VALUE, options.maxBodyBytes())).maxNestingDepth(64).build());
-        this.metrics = new ServerMetrics(() -> model.isDone() && !model.isCompletedExceptionally() ? model.join().load()
-                : new Magma.Load(0, 0));
+        this.metrics = new ServerMetrics(() -> model.isDone() && !model.isCompletedExceptionally() ? model.join().workload()
+                : new Magma.Workload(0, 0));
         try (InputStream in = MagmaServer.class.getResourceAsStream("index.html")) {
             this.page = Objects.requireNonNull(in, "the page index.html is missing from the jar").readAllBytes();
         }
@@ -222,7 +222,7 @@ public final class MagmaServer implements AutoCloseable {
         long arrived = System.nanoTime();
         JsonNode body = readJson(request);
         if (!places.tryAcquire()) {
-            Magma.Load load = ready.load();
+            Magma.Workload load = ready.workload();
             throw new ApiError(429, "rate_limit_error", null, "queue_full", "the server is busy: " + load.running()
                     + " generations running and " + options.queue() + " waiting, the most it takes; retry later",
                     retryAfter(load));
@@ -235,7 +235,7 @@ public final class MagmaServer implements AutoCloseable {
     }
 
     /** Seconds until a place is likely free: the mean request time so far, times the queue ahead, over the places running. */
-    private long retryAfter(Magma.Load load) {
+    private long retryAfter(Magma.Workload load) {
         double mean = metrics.meanRequestSeconds();
         double estimate = mean * (1 + load.waiting()) / Math.max(1, options.maxConcurrent());
         return Math.max(1, Math.min(600, (long) Math.ceil(estimate)));
@@ -292,7 +292,7 @@ public final class MagmaServer implements AutoCloseable {
             root.put("status", "failed");
             status = 503;
         } else {
-            Magma.Load load = model.join().load();
+            Magma.Workload load = model.join().workload();
             root.put("status", "ok");
             root.put("model", model.join().config().name());
             root.put("running", load.running());

@@ -22,7 +22,7 @@ final class ServerMetrics {
     final Histogram firstTokenSeconds;
     final Histogram tokenSeconds;
 
-    ServerMetrics(Supplier<Magma.Load> load) {
+    ServerMetrics(Supplier<Magma.Workload> load) {
         requests = Counter.builder().name("magma_requests_total").help("HTTP requests by endpoint and status")
                 .labelNames("endpoint", "status").register(registry);
         promptTokens = Counter.builder().name("magma_prompt_tokens_total").help("Prompt positions of answered requests (image and text)")

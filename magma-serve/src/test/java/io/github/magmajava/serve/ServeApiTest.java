@@ -432,10 +432,10 @@ class ServeApiTest {
                     .POST(HttpRequest.BodyPublishers.ofString(request)).build(), HttpResponse.BodyHandlers.ofInputStream());
             BufferedReader reader = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8));
             assertThat(reader.readLine()).startsWith("data: ");
-            assertThat(paced.load().running()).isEqualTo(1);
+            assertThat(paced.workload().running()).isEqualTo(1);
             long dropped = System.nanoTime();
             r.body().close();
-            while (paced.load().running() > 0) {
+            while (paced.workload().running() > 0) {
                 Thread.sleep(10);
             }
             double seconds = (System.nanoTime() - dropped) / 1e9;
@@ -467,7 +467,7 @@ class ServeApiTest {
                         b.put("max_tokens", 12);
                         b.put("stream", true);
                     }).toString()));
-            while (paced.load().running() == 0) {
+            while (paced.workload().running() == 0) {
                 Thread.sleep(5);
             }
             Thread closing = Thread.ofPlatform().start(s::close);
