@@ -92,10 +92,13 @@ final class GenerationLoop implements AutoCloseable {
         return (Outcome) await(run, listener);
     }
 
-    /** Runs {@code rows} image embeddings into {@code sequence} and keeps its positions ({@link Sequence#keep}). */
-    KvCache keep(Sequence sequence, float[] embeddings, int rows) {
+    /**
+     * Runs {@code rows} image embeddings into {@code sequence} and keeps its positions
+     * ({@link Sequence#keep}), telling {@code listener} the progress.
+     */
+    KvCache keep(Sequence sequence, float[] embeddings, int rows, TokenListener listener) {
         sequence.prompt(embeddings, rows, new int[0]);
-        return (KvCache) await(new Keep(sequence), TokenListener.NONE);
+        return (KvCache) await(new Keep(sequence), listener);
     }
 
     private Object await(Job job, TokenListener listener) {
@@ -104,6 +107,7 @@ final class GenerationLoop implements AutoCloseable {
             while (true) {
                 switch (job.events.take()) {
                     case Event.Token t -> listener.onToken(t.id(), t.piece());
+                    case Event.Progress p -> listener.onProgress(TokenListener.Stage.READING_PROMPT, p.done(), p.total());
                     case Event.Done d -> {
                         return d.result();
                     }
@@ -260,6 +264,10 @@ final class GenerationLoop implements AutoCloseable {
         record Done(Object result) implements Event {
         }
 
+        /** {@code done} of the prompt's {@code total} positions have run. */
+        record Progress(int done, int total) implements Event {
+        }
+
         record Failed(Throwable error) implements Event {
         }
     }
@@ -273,6 +281,8 @@ final class GenerationLoop implements AutoCloseable {
         /** Scheduler thread only. */
         boolean finished;
         long prefillStart;
+        /** The prompt's positions, known at its first chunk. */
+        int total;
 
         Job(Sequence sequence) {
             this.sequence = sequence;
@@ -281,8 +291,11 @@ final class GenerationLoop implements AutoCloseable {
         final void prefillChunk(int rows) {
             if (prefillStart == 0) {
                 prefillStart = System.nanoTime();
+                total = sequence.pendingRows();
+                events.add(new Event.Progress(0, total));
             }
             float[] logits = sequence.prefill(rows);
+            events.add(new Event.Progress(total - sequence.pendingRows(), total));
             if (logits != null) {
                 prefilled(logits);
             }

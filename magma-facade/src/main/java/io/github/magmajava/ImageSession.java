@@ -86,11 +86,12 @@ public final class ImageSession implements AutoCloseable {
         return preprocess;
     }
 
-    synchronized Made prefix() {
+    /** The prefix, made now (telling {@code listener} the progress) when no question made it before. */
+    synchronized Made prefix(TokenListener listener) {
         if (prefix != null) {
             return new Made(prefix, false);
         }
-        prefix = magma.imagePrefix(image);
+        prefix = magma.imagePrefix(image, listener);
         return new Made(prefix, true);
     }
 

@@ -179,7 +179,7 @@ public final class Magma implements AutoCloseable {
 
         int d = config.transformer().hiddenSize();
         int imageTokens = config.visual().imageTokens();
-        float[] embeddings = imagePrefix.encode(image.pixels());
+        float[] embeddings = encode(image, listener);
         long t2 = System.nanoTime();
 
         Sequence sequence = languageModel.sequence(sequenceMode, imageTokens + promptIds.length + maxNew);
@@ -209,14 +209,14 @@ public final class Magma implements AutoCloseable {
     }
 
     /** The image's embeddings and, in the kv-cache sequence mode, its positions run into a frozen cache. */
-    ImageSession.Prefix imagePrefix(PreprocessedImage pixels) {
+    ImageSession.Prefix imagePrefix(PreprocessedImage pixels, TokenListener listener) {
         long t0 = System.nanoTime();
-        float[] embeddings = imagePrefix.encode(pixels.pixels());
+        float[] embeddings = encode(pixels, listener);
         long t1 = System.nanoTime();
         // In the static sequence mode nothing is cached: each question reruns the image's positions.
         int imageTokens = config.visual().imageTokens();
         KvCache kept = sequenceMode == SequenceMode.KV_CACHE
-                ? loop.keep(languageModel.sequence(SequenceMode.KV_CACHE, imageTokens), embeddings, imageTokens) : null;
+                ? loop.keep(languageModel.sequence(SequenceMode.KV_CACHE, imageTokens), embeddings, imageTokens, listener) : null;
         return new ImageSession.Prefix(embeddings, kept, Duration.ofNanos(t1 - t0), Duration.ofNanos(System.nanoTime() - t1));
     }
 
@@ -233,7 +233,7 @@ public final class Magma implements AutoCloseable {
         int[] promptIds = tokenizer.encode(prompt);
         int maxNew = newTokenBudget(promptIds.length, options.maxNewTokens());
         long t1 = System.nanoTime();
-        ImageSession.Made made = session.prefix();
+        ImageSession.Made made = session.prefix(listener);
         ImageSession.Prefix prefix = made.prefix();
         int imageTokens = config.visual().imageTokens();
         GenerationLoop.Outcome outcome;
@@ -251,6 +251,14 @@ public final class Magma implements AutoCloseable {
                 config.transformer().hiddenSize(), prefix.embeddings(), outcome.logits())) : Optional.empty();
         Duration preprocess = Duration.ofNanos(t1 - t0).plus(made.now() ? session.preprocessTime() : Duration.ZERO);
         return loop.generation(outcome, promptIds.length, preprocess, made.now() ? prefix.encode() : Duration.ZERO, tensors);
+    }
+
+    /** The image's embeddings, the listener told before and after. */
+    private float[] encode(PreprocessedImage image, TokenListener listener) {
+        listener.onProgress(TokenListener.Stage.ENCODING_IMAGE, 0, 1);
+        float[] embeddings = imagePrefix.encode(image.pixels());
+        listener.onProgress(TokenListener.Stage.ENCODING_IMAGE, 1, 1);
+        return embeddings;
     }
 
     /**

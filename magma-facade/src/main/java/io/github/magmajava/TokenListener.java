@@ -21,4 +21,20 @@ public interface TokenListener {
     TokenListener NONE = (id, piece) -> { };
 
     void onToken(int id, String textPiece);
+
+    /** The stages before the first token, for progress displays ({@link #onProgress}). */
+    enum Stage {
+        /** The image through the encoder: {@code done} 0 before, 1 after. */
+        ENCODING_IMAGE,
+        /** The prompt's positions (the image's, then the text's) through the language model, a chunk at a time. */
+        READING_PROMPT
+    }
+
+    /**
+     * Where the generation stands before its first token: {@code done} of {@code total} units of
+     * {@code stage} (positions, for the prompt: one report per chunk, {@code Magma.Builder.prefillChunk}).
+     * Called on the same thread as {@link #onToken}. Does nothing by default.
+     */
+    default void onProgress(Stage stage, int done, int total) {
+    }
 }

@@ -46,6 +46,14 @@ final class ComputeOptions {
                     + " (about twice as fast a prefill, bfloat16 accuracy) or off (pure Java) (default: fp32).")
     OneDnnMode oneDnn;
 
+    @Option(names = "--prefill-chunk", paramLabel = "ROWS", converter = OptionValues.Positive.class,
+            description = "Prompt positions run per scheduling turn, between the decode steps of other generations"
+                    + " (default: the whole prompt at once; serve: " + SERVE_PREFILL_CHUNK + ").")
+    Integer prefillChunk;
+
+    /** serve's --prefill-chunk: about a second on the full model, so answers in flight pause that long for a new prompt. */
+    static final int SERVE_PREFILL_CHUNK = 16;
+
     /**
      * These options applied to {@code builder}.
      *
@@ -66,6 +74,9 @@ final class ComputeOptions {
         }
         if (threads != null) {
             builder.threads(threads);
+        }
+        if (prefillChunk != null) {
+            builder.prefillChunk(prefillChunk);
         }
         if (oneDnn != null) {
             builder.oneDnn(oneDnn);

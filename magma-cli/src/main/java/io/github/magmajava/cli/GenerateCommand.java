@@ -51,6 +51,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print {\"text\", \"tokens\", \"promptTokens\", \"prefillTokens\", \"timings\"} instead of streaming.")
     boolean json;
 
+    @Option(names = "--quiet", description = "No progress line on a terminal's stderr (loading, encoding, reading the prompt).")
+    boolean quiet;
+
     @Option(names = "--dump-dir", description = "Write image.npy, image_embeddings.npy and logits.npy (float32) here.")
     Path dumpDir;
 
@@ -72,21 +75,26 @@ final class GenerateCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("int8 weights: quantizing " + checkpoint + " into "
                     + Q8Cache.file(checkpoint, CacheDirectory.resolve()) + " (first use only)");
         }
-        try (Magma magma = builder.load()) {
-            GenerationRequest request = new GenerationRequest(ImageInput.file(image), prompt, options, dumpDir != null);
-            // A failed write throws out of the listener, which ends the generation (TokenListener).
-            TokenListener stream = json ? TokenListener.NONE : (id, piece) -> {
-                out.print(piece);
-                out.flushOrThrow();
-            };
-            Generation g = magma.generate(request, stream);
-            if (json) {
-                out.println(toJson(g, magma));
-            } else {
-                out.println();
-            }
-            if (dumpDir != null) {
-                dump(g.tensors().orElseThrow(), magma.config());
+        try (StatusLine status = StatusLine.open(quiet)) {
+            status.show("loading " + checkpoint.getFileName());
+            try (Magma magma = builder.load()) {
+                GenerationRequest request = new GenerationRequest(ImageInput.file(image), prompt, options, dumpDir != null);
+                // A failed write throws out of the listener, which ends the generation (TokenListener).
+                TokenListener stream = status.around(json ? TokenListener.NONE : (id, piece) -> {
+                    out.print(piece);
+                    out.flushOrThrow();
+                });
+                status.show("preparing the image");
+                Generation g = magma.generate(request, stream);
+                status.clear();
+                if (json) {
+                    out.println(toJson(g, magma));
+                } else {
+                    out.println();
+                }
+                if (dumpDir != null) {
+                    dump(g.tensors().orElseThrow(), magma.config());
+                }
             }
         }
         return 0;

@@ -51,11 +51,6 @@ final class ServeCommand implements Callable<Integer> {
             description = "Requests that may wait for a place; beyond them the server answers 429 (default: ${DEFAULT-VALUE}).")
     int queue;
 
-    @Option(names = "--prefill-chunk", defaultValue = "16", converter = OptionValues.Positive.class, paramLabel = "ROWS",
-            description = "Prompt positions a new request runs per turn, between the decode steps of those already answering"
-                + " (default: ${DEFAULT-VALUE}: about one second on the full model).")
-    int prefillChunk;
-
     @Option(names = "--max-body", defaultValue = "32MiB", converter = OptionValues.Size.class, paramLabel = "SIZE",
             description = "Largest request body (default: ${DEFAULT-VALUE}).")
     long maxBody;
@@ -91,11 +86,11 @@ final class ServeCommand implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         Path file = checkpoint.resolve(err);
-        Magma.Builder builder = Magma.builder(file).batchSize(maxConcurrent).prefillChunk(prefillChunk);
+        Magma.Builder builder = Magma.builder(file).batchSize(maxConcurrent).prefillChunk(ComputeOptions.SERVE_PREFILL_CHUNK);
         if (config != null) {
             builder.config(config.resolve());
         }
-        compute.applyTo(builder, spec);
+        compute.applyTo(builder, spec); // --prefill-chunk, when given, replaces serve's default
         CountDownLatch stopped = new CountDownLatch(1);
         try (MagmaServer server = MagmaServer.start(options, builder::load)) {
             err.println("serve: listening on http://" + host + ":" + server.port() + "/ ; loading " + file);
