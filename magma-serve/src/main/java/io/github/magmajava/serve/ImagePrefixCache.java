@@ -60,10 +60,6 @@ final class ImagePrefixCache {
         }
     }
 
-    synchronized int size() {
-        return sessions.size();
-    }
-
     private static String sha256(byte[] bytes) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));

@@ -9,10 +9,8 @@ import io.github.magmajava.Magma;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -119,10 +117,6 @@ public final class MagmaServer implements AutoCloseable {
     /** The port listened on (the one chosen when the options said 0). */
     public int port() {
         return connector.getLocalPort();
-    }
-
-    public InetSocketAddress address() {
-        return new InetSocketAddress(options.host(), port());
     }
 
     /**
@@ -339,15 +333,5 @@ public final class MagmaServer implements AutoCloseable {
 
     static byte[] utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
-    }
-
-    /** The options in force (for the CLI's startup line). */
-    public ServeOptions options() {
-        return options;
-    }
-
-    /** How long the server waits, at most, for generations in flight when it stops. */
-    public Duration shutdownGrace() {
-        return options.shutdownGrace();
     }
 }

@@ -48,10 +48,6 @@ public record ServeOptions(String host, int port, int maxConcurrent, int queue, 
                 allowRemoteImages, sampling, shutdownGrace);
     }
 
-    public ServeOptions withLimits(int newMaxConcurrent, int newQueue) {
-        return new ServeOptions(host, port, newMaxConcurrent, newQueue, maxBodyBytes, maxImageBytes, maxImagePixels, imageCache,
-                allowRemoteImages, sampling, shutdownGrace);
-    }
 
     private static void require(boolean ok, String message) {
         if (!ok) {
