@@ -7,6 +7,8 @@ final class CachedSequence implements Sequence {
     private final GptjModel model;
     private final KvCache cache;
     private final int d;
+    /** One token's embedding, reused by every decode step. */
+    private final float[] step;
     /** The prompt's embeddings [rows, d] while it runs; null before {@link #prompt} and after the last chunk. */
     private float[] input;
     private int rows;
@@ -17,6 +19,7 @@ final class CachedSequence implements Sequence {
         this.model = model;
         this.cache = cache;
         this.d = model.config().transformer().hiddenSize();
+        this.step = new float[d];
     }
 
     GptjModel model() {
@@ -61,14 +64,16 @@ final class CachedSequence implements Sequence {
         }
         int chunk = Math.min(maxRows, rows - done);
         float[] part = done == 0 && chunk == rows ? input : Arrays.copyOfRange(input, done * d, (done + chunk) * d);
-        done += chunk;
-        if (done < rows) {
+        if (done + chunk < rows) {
             model.advance(part, chunk, cache);
+            done += chunk;
             return null;
         }
+        float[] logits = model.forward(part, chunk, cache);
+        done = rows;
         input = null;
         prefilled = rows;
-        return model.forward(part, chunk, cache);
+        return logits;
     }
 
     @Override
@@ -78,7 +83,6 @@ final class CachedSequence implements Sequence {
 
     @Override
     public float[] next(int token) {
-        float[] step = new float[d];
         model.embed(new int[] {token}, step);
         return model.forward(step, 1, cache);
     }
