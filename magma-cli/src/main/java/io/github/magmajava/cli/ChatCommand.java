@@ -78,6 +78,10 @@ final class ChatCommand implements Callable<Integer> {
             + " \"prefillTokens\", \"timings\"}.")
     boolean json;
 
+    @Option(names = "--quiet", description = "No progress line on a terminal's stderr (loading, encoding the image, reading the"
+            + " prompt).")
+    boolean quiet;
+
     /** Where questions come from; MagmaCli sets it (standard input, or a test's stream). */
     InputStream input = System.in;
 
@@ -100,8 +104,9 @@ final class ChatCommand implements Callable<Integer> {
         }
         compute.applyTo(builder, spec);
         SamplingOptions initial = sampling.toOptions();
-        try (Magma magma = builder.load(); Lines lines = Lines.open(input, input == System.in && System.console() != null, stop)) {
-            Chat chat = new Chat(magma, initial, conversation, out, err);
+        try (StatusLine status = StatusLine.open(quiet); Magma magma = load(builder, status);
+                Lines lines = Lines.open(input, input == System.in && System.console() != null, stop)) {
+            Chat chat = new Chat(magma, initial, conversation, out, err, status);
             chat.open(image);
             while (true) {
                 String line = lines.read();
@@ -124,8 +129,18 @@ final class ChatCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Loads the model, the status line saying so meanwhile. */
+    private static Magma load(Magma.Builder builder, StatusLine status) throws java.io.IOException {
+        status.show("loading the model");
+        Magma magma = builder.load();
+        status.clear();
+        return magma;
+    }
+
     /** One chat's state: the model, the image session, the options, the conversation so far. */
     private final class Chat {
+        /** Progress before an answer's first token (the first question of an image runs its positions too). */
+        private final StatusLine status;
         private final Magma magma;
         private final SamplingOptions initial;
         private final CliOutput out;
@@ -135,7 +150,8 @@ final class ChatCommand implements Callable<Integer> {
         private final Conversation conversation = new Conversation();
         private ImageSession session;
 
-        Chat(Magma magma, SamplingOptions initial, boolean carry, CliOutput out, PrintWriter err) {
+        Chat(Magma magma, SamplingOptions initial, boolean carry, CliOutput out, PrintWriter err, StatusLine status) {
+            this.status = status;
             this.magma = magma;
             this.initial = initial;
             this.options = initial;
@@ -165,7 +181,8 @@ final class ChatCommand implements Callable<Integer> {
                 out.flushOrThrow();
             };
             try {
-                Generation g = session.ask(prompt, options, stream);
+                Generation g = session.ask(prompt, options, status.around(stream));
+                status.clear();
                 if (json) {
                     out.println(CliJson.generation(g, magma));
                 } else {
@@ -179,10 +196,12 @@ final class ChatCommand implements Callable<Integer> {
                     conversation.add(question, g.text());
                 }
             } catch (Stopped e) {
+                status.clear();
                 out.println();
                 out.flushOrThrow();
                 err.println("chat: stopped");
             } catch (IllegalArgumentException e) {
+                status.clear();
                 err.println("magma: " + e.getMessage() + (carry ? " (/reset forgets the conversation)" : ""));
             }
         }
