@@ -280,11 +280,7 @@ public final class GptjModel {
 
     private float[] logitsOfRow(float[] x, int row) {
         int d = config.transformer().hiddenSize();
-        float[] last = Arrays.copyOfRange(x, row * d, (row + 1) * d);
-        finalNorm(last, 1, last);
-        float[] logits = new float[config.transformer().vocabSize()];
-        lmHead.forward(last, 1, logits);
-        return logits;
+        return logitsOfRows(Arrays.copyOfRange(x, row * d, (row + 1) * d), 1)[0];
     }
 
     private void checkRows(float[] inputEmbeddings, int rows, KvCache cache) {
