@@ -3,8 +3,8 @@ package io.github.magmajava;
 import io.github.magmajava.backend.Backend;
 import io.github.magmajava.backend.BackendContext;
 import io.github.magmajava.backend.BackendFactory;
+import io.github.magmajava.backend.Precision;
 import io.github.magmajava.backend.cpu.CpuBackend;
-import io.github.magmajava.backend.cpu.OneDnnMode;
 import io.github.magmajava.clip.ImagePrefix;
 import io.github.magmajava.config.MagmaConfig;
 import io.github.magmajava.config.SequenceMode;
@@ -87,7 +87,7 @@ public final class Magma implements AutoCloseable {
             if (b.backend == null) {
                 BackendFactory factory = b.factory != null ? b.factory : CpuBackend::create;
                 created = factory.create(new BackendContext(config, format, Optional.ofNullable(q8), b.sequenceMode, b.threads,
-                        Optional.ofNullable(b.oneDnn)));
+                        b.precision));
             }
             this.backend = b.backend != null ? b.backend : created;
             this.ownsBackend = created != null;
@@ -335,7 +335,7 @@ public final class Magma implements AutoCloseable {
         /** Null: fp16, or q8 for a file that holds int8 weights. */
         private WeightFormat format;
         private Path cacheDirectory;
-        private OneDnnMode oneDnn;
+        private Precision precision = Precision.EXACT;
         private SequenceMode sequenceMode = SequenceMode.KV_CACHE;
         private int batchSize = DEFAULT_BATCH_SIZE;
         private int prefillChunk = Integer.MAX_VALUE;
@@ -359,7 +359,7 @@ public final class Magma implements AutoCloseable {
 
         /**
          * Makes the backend once the config and weights are known, with this builder's
-         * {@link #weights}, {@link #threads}, {@link #oneDnn} and {@link #sequenceMode} (e.g.
+         * {@link #weights}, {@link #threads}, {@link #precision} and {@link #sequenceMode} (e.g.
          * {@code IpuBackend.factory(options)}); the model owns and closes it. Default:
          * {@code CpuBackend::create}.
          */
@@ -401,15 +401,15 @@ public final class Magma implements AutoCloseable {
         }
 
         /**
-         * How the built-in CPU backend runs prefill GEMMs and convolutions (default
-         * {@link OneDnnMode#FP32}: float32 on oneDNN where it loads, results within float rounding
-         * of PyTorch). {@link OneDnnMode#BF16} rounds the prefill GEMMs' inputs to bfloat16, about
-         * twice as fast, logits off by about 4e-3 of their range on the tiny fixtures
-         * (Bf16PrefillAccuracyTest, docs/performance.md);
-         * {@link OneDnnMode#OFF}: pure Java only. Cannot be combined with {@link #backend}.
+         * How closely the model follows PyTorch float32 (default {@link Precision#EXACT}, within
+         * float rounding of it). {@link Precision#FAST} runs the prompt's GEMMs in bfloat16, about
+         * twice as fast a first token, logits off by a few thousandths of their range on the tiny
+         * fixtures (PrecisionAccuracyTest, docs/performance.md "Precision"). A backend given by
+         * {@link #backend} computes as it does; a factory's backend is asked for this precision
+         * and may refuse it.
          */
-        public Builder oneDnn(OneDnnMode mode) {
-            this.oneDnn = Objects.requireNonNull(mode, "oneDnn");
+        public Builder precision(Precision precision) {
+            this.precision = Objects.requireNonNull(precision, "precision");
             return this;
         }
 
@@ -459,14 +459,14 @@ public final class Magma implements AutoCloseable {
 
         /**
          * @throws IllegalStateException when {@link WeightFormat#Q8}, {@link #threads} or
-         *     {@link #oneDnn}, which configure the built-in CPU backend, is combined with a given
+         *     {@link #precision}, which configure the built-in CPU backend, is combined with a given
          *     backend (rather than silently ignored)
          */
         public Magma load() throws IOException {
             if (backend != null) {
                 String builtInOnly = format == WeightFormat.Q8 ? "weights(Q8)"
                         : threads > 0 ? "threads(" + threads + ")"
-                        : oneDnn != null ? "oneDnn(" + oneDnn + ")" : null;
+                        : precision != Precision.EXACT ? "precision(" + precision + ")" : null;
                 if (builtInOnly != null) {
                     throw new IllegalStateException(builtInOnly + " configures the built-in CPU backend; do not combine it"
                             + " with backend(" + backend.name() + ")");

@@ -8,7 +8,6 @@ import io.github.magmajava.ImageInput;
 import io.github.magmajava.ImageSession;
 import io.github.magmajava.Magma;
 import io.github.magmajava.TokenListener;
-import io.github.magmajava.backend.cpu.OneDnnMode;
 import io.github.magmajava.backend.cpu.ReadBandwidth;
 import io.github.magmajava.config.MagmaConfig;
 import io.github.magmajava.image.PreprocessedImage;
@@ -237,9 +236,9 @@ final class BenchCommand implements Callable<Integer> {
         Map<String, Long> memory = CliFormat.memoryKiB();
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode r = mapper.createObjectNode();
-        String oneDnn = kind == ComputeOptions.BackendKind.ipu ? "off" : oneDnnName();
+        String precision = kind == ComputeOptions.BackendKind.ipu ? "exact" : compute.precision.cliName();
         r.put("config", model.name()).put("backend", kind.name()).put("weights", compute.weights.cliName()).put("threads", cores)
-                .put("oneDnn", oneDnn).put("sequenceMode", compute.layout.sequenceMode.cliName());
+                .put("precision", precision).put("sequenceMode", compute.layout.sequenceMode.cliName());
         r.put("promptTokens", promptTokens).put("prefillTokens", prefillTokens).put("newTokens", newTokens).put("runs", timed.size());
         r.put("readBandwidthGBps", bandwidth);
         r.put("loadSeconds", seconds(magma.loadTime()));
@@ -255,8 +254,8 @@ final class BenchCommand implements Callable<Integer> {
             return r;
         }
         PrintWriter out = spec.commandLine().getOut();
-        out.printf("magma bench: %s backend, %s, %s weights, oneDNN %s, %s, %d threads, %d image + %d prompt tokens, %d new tokens,"
-                + " median of %d runs%n", kind, model.name(), compute.weights.cliName(), oneDnn,
+        out.printf("magma bench: %s backend, %s, %s weights, %s precision, %s, %d threads, %d image + %d prompt tokens, %d new tokens,"
+                + " median of %d runs%n", kind, model.name(), compute.weights.cliName(), precision,
                 compute.layout.sequenceMode.cliName(), cores, model.visual().imageTokens(), promptTokens, newTokens, timed.size());
         out.printf("  %-26s %10.2f GB/s%n", "read bandwidth", bandwidth);
         out.printf("  %-26s %10.2f s%n", "load (map + validate)", seconds(magma.loadTime()));
@@ -269,11 +268,6 @@ final class BenchCommand implements Callable<Integer> {
         out.printf("  %-26s %10s (anonymous %s, mapped file %s)%n", "peak RSS", CliFormat.bytes(memory.getOrDefault("VmHWM", 0L) * 1024),
                 CliFormat.bytes(memory.getOrDefault("RssAnon", 0L) * 1024), CliFormat.bytes(memory.getOrDefault("RssFile", 0L) * 1024));
         return r;
-    }
-
-    /** The oneDNN mode asked for (where nd4j cannot load, the backend runs pure Java whatever this says). */
-    private String oneDnnName() {
-        return (compute.oneDnn != null ? compute.oneDnn : OneDnnMode.configured()).name().toLowerCase(java.util.Locale.ROOT);
     }
 
     /**

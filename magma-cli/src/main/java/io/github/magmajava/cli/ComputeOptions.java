@@ -1,7 +1,7 @@
 package io.github.magmajava.cli;
 
 import io.github.magmajava.Magma;
-import io.github.magmajava.backend.cpu.OneDnnMode;
+import io.github.magmajava.backend.Precision;
 import io.github.magmajava.quant.WeightFormat;
 import java.util.Locale;
 import io.github.magmajava.ipu.IpuBackend;
@@ -41,10 +41,11 @@ final class ComputeOptions {
                     + " made by convert --weights q8).")
     WeightFormat weights;
 
-    @Option(names = "--onednn", converter = OneDnnModeConverter.class,
-            description = "Prefill GEMMs and convolutions: fp32 (oneDNN, PyTorch's results to float rounding), bf16"
-                    + " (about twice as fast a prefill, bfloat16 accuracy) or off (pure Java) (default: fp32).")
-    OneDnnMode oneDnn;
+    @Option(names = "--precision", defaultValue = "exact", converter = PrecisionConverter.class, paramLabel = "exact|fast",
+            description = "exact: float32 throughout, PyTorch's results within float rounding; fast: the prompt's GEMMs in"
+                    + " bfloat16, about twice as fast to the first token, logits within about 4e-3 of their range of exact's and"
+                    + " the same greedy tokens on the test fixtures (docs/performance.md, Precision) (default: ${DEFAULT-VALUE}).")
+    Precision precision;
 
     @Option(names = "--prefill-chunk", paramLabel = "ROWS", converter = OptionValues.Positive.class,
             description = "Prompt positions run per scheduling turn, between the decode steps of other generations"
@@ -68,9 +69,9 @@ final class ComputeOptions {
         if (backend == BackendKind.cpu && layout.ipuOnlyOption() != null) {
             throw new ParameterException(spec.commandLine(), layout.ipuOnlyOption() + " applies to --backend ipu");
         }
-        if (backend == BackendKind.ipu && oneDnn != null) {
-            throw new ParameterException(spec.commandLine(), "--onednn applies to --backend cpu (the ipu backend's host runtime"
-                    + " runs the pure-Java kernels)");
+        if (backend == BackendKind.ipu && precision != Precision.EXACT) {
+            throw new ParameterException(spec.commandLine(), "--precision " + precision.cliName() + " applies to --backend cpu"
+                    + " (the ipu backend's host runtime computes in float32)");
         }
         if (threads != null) {
             builder.threads(threads);
@@ -78,8 +79,8 @@ final class ComputeOptions {
         if (prefillChunk != null) {
             builder.prefillChunk(prefillChunk);
         }
-        if (oneDnn != null) {
-            builder.oneDnn(oneDnn);
+        if (kind == BackendKind.cpu) {
+            builder.precision(precision);
         }
         if (kind == BackendKind.ipu) {
             builder.backend(model -> {
@@ -99,13 +100,13 @@ final class ComputeOptions {
         return threads != null ? threads : Runtime.getRuntime().availableProcessors();
     }
 
-    static final class OneDnnModeConverter implements ITypeConverter<OneDnnMode> {
+    static final class PrecisionConverter implements ITypeConverter<Precision> {
         @Override
-        public OneDnnMode convert(String value) {
+        public Precision convert(String value) {
             try {
-                return OneDnnMode.valueOf(value.trim().toUpperCase(Locale.ROOT));
+                return Precision.valueOf(value.trim().toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new TypeConversionException("--onednn must be fp32, bf16 or off, found '" + value + "'");
+                throw new TypeConversionException("--precision must be exact or fast, found '" + value + "'");
             }
         }
     }

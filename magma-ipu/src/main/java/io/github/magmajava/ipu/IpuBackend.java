@@ -3,6 +3,7 @@ package io.github.magmajava.ipu;
 import io.github.magmajava.backend.AbstractConv2d;
 import io.github.magmajava.backend.Backend;
 import io.github.magmajava.backend.BackendContext;
+import io.github.magmajava.backend.Precision;
 import io.github.magmajava.backend.BackendFactory;
 import io.github.magmajava.backend.Conv2d;
 import io.github.magmajava.backend.KeyValues;
@@ -90,8 +91,17 @@ public final class IpuBackend implements Backend {
         return model -> create(model, options);
     }
 
-    /** The backend {@link #factory} makes for {@code model}. */
+    /**
+     * The backend {@link #factory} makes for {@code model}.
+     *
+     * @throws IllegalArgumentException for {@link Precision#FAST}: the phases' host runtime has
+     *     only the float32 kernels, and a silently exact "fast" model would mislead
+     */
     public static IpuBackend create(BackendContext model, IpuOptions options) {
+        if (model.precision() != Precision.EXACT) {
+            throw new IllegalArgumentException("precision " + model.precision().cliName() + " is not available on the ipu backend"
+                    + " (its host runtime computes in float32); use exact");
+        }
         return create(Planner.plan(model.config(), options, model.weights(), model.sequenceMode()), model.quantized().orElse(null),
                 model.threads());
     }

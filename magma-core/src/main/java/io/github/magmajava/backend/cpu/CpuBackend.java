@@ -5,6 +5,7 @@ import io.github.magmajava.backend.BackendContext;
 import io.github.magmajava.backend.Conv2d;
 import io.github.magmajava.backend.KeyValues;
 import io.github.magmajava.backend.Linear;
+import io.github.magmajava.backend.Precision;
 import io.github.magmajava.backend.Split;
 import io.github.magmajava.io.Tensor;
 import io.github.magmajava.quant.Q8Tensor;
@@ -71,14 +72,20 @@ public final class CpuBackend implements Backend {
         return new CpuBackend(Runtime.getRuntime().availableProcessors(), OneDnnMode.configured(), null);
     }
 
-    /** The backend a model's {@link BackendContext} asks for: its threads, oneDNN mode and int8 weights. */
+    /**
+     * The backend a model's {@link BackendContext} asks for: its threads, int8 weights and
+     * precision ({@link Precision#EXACT}: oneDNN as {@link OneDnnMode#configured()} says, float32
+     * by default; {@link Precision#FAST}: {@link OneDnnMode#BF16}).
+     */
     public static CpuBackend create(BackendContext model) {
         Builder cpu = builder();
         model.quantized().ifPresent(cpu::quantized);
         if (model.threads() > 0) {
             cpu.threads(model.threads());
         }
-        model.oneDnn().ifPresent(cpu::oneDnn);
+        if (model.precision() == Precision.FAST) {
+            cpu.oneDnn(OneDnnMode.BF16);
+        }
         return cpu.build();
     }
 
