@@ -204,8 +204,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void gelu(float[] x, int n) {
-        // Scalar tanh per element (Elementwise.gelu says why): a prefill's 160 x 16384 values are
-        // worth splitting; elementwise, so the result does not depend on the split.
+        // A prefill's 160 x 16384 values are worth splitting; elementwise, with the tail masked like
+        // the body, so the result does not depend on the split.
         int tasks = n < GELU_SPLIT ? 1 : pool.getParallelism() * 4;
         Tasks.run(pool, tasks, t -> Elementwise.gelu(x, (int) ((long) n * t / tasks), (int) ((long) n * (t + 1) / tasks)));
     }
