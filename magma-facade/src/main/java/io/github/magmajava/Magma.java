@@ -192,6 +192,19 @@ public final class Magma implements AutoCloseable {
     }
 
     /**
+     * The image prefix MAGMA feeds the language model: {@code imageTokens x hiddenSize} embeddings
+     * (CLIP RN50x16 without its attention pool, the projection, LayerNorm), row-major; what
+     * {@link CapturedTensors#imageEmbeddings()} holds. Runs on the caller's thread, beside any
+     * generations.
+     *
+     * @throws IOException when the image cannot be read
+     */
+    public float[] encodeImage(ImageInput image) throws IOException {
+        checkOpen();
+        return imagePrefix.encode(image.load(preprocessor).pixels());
+    }
+
+    /**
      * A session on {@code image}: its positions are computed once, by the first question, and
      * kept for the others ({@link ImageSession#ask}), which prefill only their own tokens.
      *

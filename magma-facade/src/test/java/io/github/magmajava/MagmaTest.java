@@ -80,6 +80,28 @@ class MagmaTest {
         }
     }
 
+    /** encodeImage alone gives the embeddings a generation feeds the model, PyTorch's within 1e-3. */
+    @Test
+    void encodeImageGivesTheGenerationsImagePrefix() throws IOException {
+        try (Magma magma = load("tiny_b")) {
+            ImageInput image = referenceImage("tiny_b", magma.config());
+            float[] alone = magma.encodeImage(image);
+            Generation g = magma.generate(new GenerationRequest(image, prompt("tiny_b"),
+                    SamplingOptions.defaults().withTemperature(0).withMaxNewTokens(2), true), TokenListener.NONE);
+            assertThat(alone).hasSize(magma.config().visual().imageTokens() * magma.config().transformer().hiddenSize())
+                    .containsExactly(g.tensors().orElseThrow().imageEmbeddings());
+            assertWithin(alone, Npy.read(FIXTURES.resolve("tiny_b").resolve("image_embeddings.npy")).data(), 1e-3);
+        }
+        assertThatThrownBy(() -> closedModel().encodeImage(ImageInput.file(Path.of("none.png"))))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+    }
+
+    private static Magma closedModel() throws IOException {
+        Magma magma = load("tiny_a");
+        magma.close();
+        return magma;
+    }
+
     /** The seed's static mode (no cache, the padded sequence rerun per token) gives the same tokens and logits. */
     @ParameterizedTest
     @ValueSource(strings = {"tiny_a", "tiny_b", "tiny_c"})

@@ -90,8 +90,8 @@ final class BenchCommand implements Callable<Integer> {
         MagmaConfig model = config != null ? config.resolve() : MagmaConfig.MAGMA_V1_1024;
         int cores = compute.threadCount();
         Path file = checkpoint == null ? null : CheckpointSource.resolve(checkpoint, err);
-        err.println("bench: measuring read bandwidth...");
-        double bandwidth = ReadBandwidth.measure((long) bandwidthMiB << 20, cores, 5);
+        err.println("bench: measuring read bandwidth (the best of several thread counts, patterns and prefetch distances)...");
+        ReadBandwidth.Result bandwidth = ReadBandwidth.probe((long) bandwidthMiB << 20, cores, 3);
         if (file == null) {
             err.println("bench: synthetic " + model.name() + " checkpoint in " + CacheDirectory.resolve()
                     + " (made on first use, ~" + CliFormat.bytes(weightBytes(MagmaWeights.expectedShapes(model), n -> true)) + ")...");
@@ -120,18 +120,20 @@ final class BenchCommand implements Callable<Integer> {
 
     /** Warm-up and timed runs of {@code request} on {@code kind}: its results, also printed unless --json. */
     private ObjectNode measure(Path file, MagmaConfig model, GenerationRequest request, ComputeOptions.BackendKind kind,
-            double bandwidth, int cores) throws Exception {
+            ReadBandwidth.Result bandwidth, int cores) throws Exception {
         PrintWriter err = spec.commandLine().getErr();
         try (Magma magma = compute.applyTo(Magma.builder(file).config(model), spec, kind).load()) {
             IpuBackend ipu = kind == ComputeOptions.BackendKind.ipu ? compute.lastIpuBackend : null;
             List<Generation> timed = new ArrayList<>();
             List<Statistics.Snapshot> phases = new ArrayList<>();
+            Generation first = null;
             for (int i = 0; i < warmup + runs; i++) {
                 err.println("bench: " + kind + " " + (i < warmup ? "warm-up" : "run") + " " + (i < warmup ? i + 1 : i - warmup + 1) + "...");
                 if (ipu != null) {
                     ipu.resetStatistics();
                 }
                 Generation g = magma.generate(request, TokenListener.NONE);
+                first = first == null ? g : first;
                 if (i >= warmup) {
                     timed.add(g);
                     if (ipu != null) {
@@ -139,7 +141,14 @@ final class BenchCommand implements Callable<Integer> {
                     }
                 }
             }
-            ObjectNode r = report(magma, kind, timed, bandwidth, cores);
+            err.println("bench: " + kind + " image encoder alone, " + ENCODER_RUNS + " times...");
+            List<Double> encodes = new ArrayList<>();
+            for (int i = 0; i < ENCODER_RUNS; i++) {
+                long t0 = System.nanoTime();
+                magma.encodeImage(request.image());
+                encodes.add((System.nanoTime() - t0) / 1e9);
+            }
+            ObjectNode r = report(magma, kind, first, timed, encodes, bandwidth, cores);
             if (questions > 0) {
                 reportSession(r, magma, request);
             }
@@ -163,17 +172,16 @@ final class BenchCommand implements Callable<Integer> {
                 ttft.add(seconds(session.ask(request.prompt(), request.options()).timings().timeToFirstToken()));
             }
         }
-        double[] followUps = ttft.stream().skip(1).mapToDouble(Double::doubleValue).sorted().toArray();
-        double followUp = followUps.length == 0 ? Double.NaN : followUps.length % 2 == 1 ? followUps[followUps.length / 2]
-                : (followUps[followUps.length / 2 - 1] + followUps[followUps.length / 2]) / 2;
+        List<Double> followUps = ttft.subList(1, ttft.size());
+        double followUp = followUps.isEmpty() ? Double.NaN : median(followUps, t -> t);
         ObjectNode s = r.putObject("session");
         s.put("questions", questions).put("firstTimeToFirstTokenSeconds", ttft.get(0));
-        if (followUps.length > 0) {
+        if (!followUps.isEmpty()) {
             s.put("followUpTimeToFirstTokenSeconds", followUp).put("followUpRatio", followUp / ttft.get(0));
         }
         if (!json) {
             spec.commandLine().getOut().printf("  %-26s %10.2f s first, %.2f s follow-ups (median of %d, %.1f%% of the first)%n",
-                    "session time to 1st token", ttft.get(0), followUp, followUps.length, 100 * followUp / ttft.get(0));
+                    "session time to 1st token", ttft.get(0), followUp, followUps.size(), 100 * followUp / ttft.get(0));
         }
     }
 
@@ -221,7 +229,17 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private ObjectNode report(Magma magma, ComputeOptions.BackendKind kind, List<Generation> timed, double bandwidth, int cores) {
+    /** Image encodes after the generations: enough for a steady-state median beside the first call's figure. */
+    private static final int ENCODER_RUNS = 7;
+
+    /**
+     * The report of one backend: {@code first} is the process's first generation (a cold JVM: the
+     * kernels not yet compiled), {@code timed} the runs after the warm-ups, {@code encodes} the
+     * image encoder's times alone.
+     */
+    private ObjectNode report(Magma magma, ComputeOptions.BackendKind kind, Generation first, List<Generation> timed,
+            List<Double> encodes, ReadBandwidth.Result probe, int cores) {
+        double bandwidth = probe.gigabytesPerSecond();
         MagmaConfig model = magma.config();
         int prefillTokens = model.visual().imageTokens() + promptTokens;
         // Per decode step every LM matrix is read once (the embedding: one row only).
@@ -230,6 +248,9 @@ final class BenchCommand implements Callable<Integer> {
         double prefill = median(timed, g -> seconds(g.timings().prefill()));
         double decodeRate = median(timed, g -> g.timings().decodeTokensPerSecond());
         double ttft = median(timed, g -> seconds(g.timings().timeToFirstToken()));
+        double coldTtft = seconds(first.timings().timeToFirstToken());
+        double coldEncode = seconds(first.timings().imageEncode());
+        double steadyEncode = median(encodes, e -> e);
         double total = median(timed, g -> seconds(g.timings().total()));
         int steps = timed.get(0).timings().decodeSteps();
         double decodeGBps = decodeRate * decodeBytes / 1e9;
@@ -241,13 +262,23 @@ final class BenchCommand implements Callable<Integer> {
                 .put("precision", precision).put("sequenceMode", compute.layout.sequenceMode.cliName());
         r.put("promptTokens", promptTokens).put("prefillTokens", prefillTokens).put("newTokens", newTokens).put("runs", timed.size());
         r.put("readBandwidthGBps", bandwidth);
+        ReadBandwidth.Probe best = probe.best();
+        r.putObject("readBandwidthBest").put("threads", best.threads()).put("pattern", best.pattern().name().toLowerCase(java.util.Locale.ROOT))
+                .put("prefetchBytes", best.prefetchBytes());
+        var probes = r.putArray("readBandwidthProbes");
+        for (ReadBandwidth.Probe p : probe.probes()) {
+            probes.addObject().put("threads", p.threads()).put("pattern", p.pattern().name().toLowerCase(java.util.Locale.ROOT))
+                    .put("prefetchBytes", p.prefetchBytes()).put("GBps", p.gigabytesPerSecond());
+        }
         r.put("loadSeconds", seconds(magma.loadTime()));
         r.put("imageEncodeSeconds", encode);
+        r.put("imageEncodeFirstCallSeconds", coldEncode).put("imageEncodeSteadySeconds", steadyEncode).put("imageEncodeSteadyCalls", encodes.size());
         r.put("prefillSeconds", prefill).put("prefillTokensPerSecond", prefillTokens / prefill);
         r.put("decodeSteps", steps).put("decodeTokensPerSecond", decodeRate);
         r.put("decodeWeightBytesPerToken", decodeBytes).put("decodeWeightGBps", decodeGBps);
         r.put("decodeBandwidthEfficiency", decodeGBps / bandwidth);
         r.put("timeToFirstTokenSeconds", ttft).put("endToEndSeconds", total);
+        r.put("coldTimeToFirstTokenSeconds", coldTtft).put("coldOverWarmTimeToFirstToken", coldTtft / ttft);
         r.put("peakRssBytes", memory.getOrDefault("VmHWM", -1L) * 1024).put("rssAnonBytes", memory.getOrDefault("RssAnon", -1L) * 1024)
                 .put("rssFileBytes", memory.getOrDefault("RssFile", -1L) * 1024);
         if (json) {
@@ -257,13 +288,16 @@ final class BenchCommand implements Callable<Integer> {
         out.printf("magma bench: %s backend, %s, %s weights, %s precision, %s, %d threads, %d image + %d prompt tokens, %d new tokens,"
                 + " median of %d runs%n", kind, model.name(), compute.weights.cliName(), precision,
                 compute.layout.sequenceMode.cliName(), cores, model.visual().imageTokens(), promptTokens, newTokens, timed.size());
-        out.printf("  %-26s %10.2f GB/s%n", "read bandwidth", bandwidth);
+        out.printf("  %-26s %10.2f GB/s (best of %d probes: %d threads, %s, prefetch %d B)%n", "read bandwidth", bandwidth,
+                probe.probes().size(), best.threads(), best.pattern().name().toLowerCase(java.util.Locale.ROOT), best.prefetchBytes());
         out.printf("  %-26s %10.2f s%n", "load (map + validate)", seconds(magma.loadTime()));
-        out.printf("  %-26s %10.2f s%n", "image encode", encode);
+        out.printf("  %-26s %10.2f s   (alone: first call %.2f s, steady %.2f s, median of %d)%n", "image encode", encode,
+                coldEncode, steadyEncode, encodes.size());
         out.printf("  %-26s %10.2f s   %8.1f tokens/s%n", "prefill (" + prefillTokens + " tokens)", prefill, prefillTokens / prefill);
         out.printf("  %-26s %10.2f tok/s %7.2f GB/s of weights (%.0f%% of read bandwidth)%n", "decode (" + steps + " steps)",
                 decodeRate, decodeGBps, 100 * decodeGBps / bandwidth);
-        out.printf("  %-26s %10.2f s%n", "time to first token", ttft);
+        out.printf("  %-26s %10.2f s   (first run in this JVM %.2f s: %.2fx warm)%n", "time to first token", ttft, coldTtft,
+                coldTtft / ttft);
         out.printf("  %-26s %10.2f s%n", "end-to-end caption", total);
         out.printf("  %-26s %10s (anonymous %s, mapped file %s)%n", "peak RSS", CliFormat.bytes(memory.getOrDefault("VmHWM", 0L) * 1024),
                 CliFormat.bytes(memory.getOrDefault("RssAnon", 0L) * 1024), CliFormat.bytes(memory.getOrDefault("RssFile", 0L) * 1024));
@@ -302,7 +336,7 @@ final class BenchCommand implements Callable<Integer> {
         return new PreprocessedImage(size, pixels);
     }
 
-    private static double median(List<Generation> runs, ToDoubleFunction<Generation> f) {
+    private static <T> double median(List<T> runs, ToDoubleFunction<T> f) {
         double[] v = runs.stream().mapToDouble(f).sorted().toArray();
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }

@@ -129,9 +129,19 @@ class MagmaCliTest {
         assertThat(json.get("prefillTokens").asInt()).isEqualTo(4 + 5);
         assertThat(json.get("decodeSteps").asInt()).isEqualTo(3);
         for (String key : new String[] {"readBandwidthGBps", "loadSeconds", "imageEncodeSeconds", "prefillSeconds",
-                "decodeTokensPerSecond", "decodeWeightGBps", "timeToFirstTokenSeconds", "endToEndSeconds", "peakRssBytes"}) {
+                "decodeTokensPerSecond", "decodeWeightGBps", "timeToFirstTokenSeconds", "endToEndSeconds", "peakRssBytes",
+                "imageEncodeFirstCallSeconds", "imageEncodeSteadySeconds", "coldTimeToFirstTokenSeconds", "coldOverWarmTimeToFirstToken",
+                "decodeBandwidthEfficiency"}) {
             assertThat(json.get(key).asDouble()).as(key).isPositive();
         }
+        // The bandwidth is the best of the probes, each thread count, pattern and prefetch distance tried.
+        double best = 0;
+        for (JsonNode probe : json.get("readBandwidthProbes")) {
+            best = Math.max(best, probe.get("GBps").asDouble());
+        }
+        assertThat(json.get("readBandwidthProbes").size()).isGreaterThanOrEqualTo(9).isEqualTo(json.get("readBandwidthProbes").size() / 9 * 9);
+        assertThat(json.get("readBandwidthGBps").asDouble()).isEqualTo(best);
+        assertThat(json.get("imageEncodeSteadyCalls").asInt()).isEqualTo(7);
         Result session = run("bench", "--checkpoint", model.resolve("model.pt").toString(), "--model-config",
                 model.resolve("config.json").toString(), "--prompt-tokens", "5", "--new-tokens", "2", "--warmup", "0", "--runs", "1",
                 "--bandwidth-mib", "64", "--questions", "3", "--json");
@@ -142,7 +152,8 @@ class MagmaCliTest {
         assertThat(questions.get("followUpTimeToFirstTokenSeconds").asDouble()).isPositive();
         Result table = run("bench", "--checkpoint", model.resolve("model.pt").toString(), "--model-config",
                 model.resolve("config.json").toString(), "--warmup", "0", "--runs", "1", "--new-tokens", "2", "--bandwidth-mib", "64");
-        assertThat(table.out()).contains("read bandwidth", "prefill (20 tokens)", "decode (1 steps)", "peak RSS");
+        assertThat(table.out()).contains("read bandwidth", "best of ", "prefill (20 tokens)", "decode (1 steps)", "peak RSS",
+                "steady", "first run in this JVM");
     }
 
     @Test
