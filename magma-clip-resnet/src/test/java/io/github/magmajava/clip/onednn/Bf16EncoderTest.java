@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.github.magmajava.backend.ReferenceBackend;
+import io.github.magmajava.backend.cpu.CpuBackend;
+import io.github.magmajava.backend.cpu.OneDnnMode;
 import io.github.magmajava.clip.ImagePrefix;
 import io.github.magmajava.config.MagmaConfig;
 import io.github.magmajava.io.Npy;
@@ -56,6 +58,32 @@ class Bf16EncoderTest {
                 assertThat(embeddingError).as(fixture + " embeddings").isLessThanOrEqualTo(EMBEDDING_TOLERANCE);
                 assertThat(encoder.encode(image)).as("a second call gives the same values").isEqualTo(projection);
             }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny_a", "tiny_b", "tiny_c"})
+    void imagePrefixOnABf16BackendEncodesInBf16(String fixture) throws IOException {
+        assumeTrue(Dnnl.load().isPresent(), () -> "oneDNN 3 does not load here: " + Dnnl.unavailableReason().orElse(""));
+        Path dir = Path.of(System.getProperty("magma.fixtures")).resolve("magma").resolve(fixture);
+        MagmaConfig config = MagmaConfig.fromJson(dir.resolve("config.json"));
+        try (TensorFile file = TorchCheckpoint.open(dir.resolve("model.pt"));
+                CpuBackend backend = CpuBackend.withThreads(2, OneDnnMode.BF16)) {
+            assumeTrue(backend.oneDnnMode() == OneDnnMode.BF16, "no bf16 oneDNN on this CPU");
+            try (ImagePrefix prefix = ImagePrefix.load(MagmaWeights.bind(file, config).imagePrefix(), config, backend)) {
+                assertThat(prefix.bf16()).as("bf16 backend: the image prefix runs on oneDNN 3").isTrue();
+                float[] image = Npy.read(dir.resolve("image.npy")).data();
+                float[] expected = Npy.read(dir.resolve("image_embeddings.npy")).data();
+                assertThat(relativeError(prefix.encode(image), expected)).as(fixture + " embeddings")
+                        .isLessThanOrEqualTo(EMBEDDING_TOLERANCE);
+                assertThat(relativeError(prefix.encoder().forward(image).data(), Npy.read(dir.resolve("resnet.npy")).data()))
+                        .as("the float32 encoder is still there on request").isLessThanOrEqualTo(1e-3);
+            }
+        }
+        try (TensorFile file = TorchCheckpoint.open(dir.resolve("model.pt"));
+                CpuBackend backend = CpuBackend.withThreads(2, OneDnnMode.FP32);
+                ImagePrefix prefix = ImagePrefix.load(MagmaWeights.bind(file, config).imagePrefix(), config, backend)) {
+            assertThat(prefix.bf16()).as("fp32 backend: float32 encoder").isFalse();
         }
     }
 
