@@ -18,14 +18,15 @@ import org.openjdk.jmh.annotations.TearDown;
  * {@link OneDnnMode#FP32} / {@link OneDnnMode#BF16} (the fp16 weight is converted chunk by chunk
  * and reordered on every call); {@code onednn3-bf16} is {@link Bf16Matmul}, the weight rounded to
  * bf16 and reordered into the matmul's layout once, per call only x -> bf16 and the matmul
- * (float32 out). GFLOP/s = 2 * 160 * out * in / time.
+ * (float32 out); {@code onednn3-bf16-plain} the same with the weight plain bf16 [out, in] (as a
+ * file could hold it for both decode and prefill), which the matmul packs per call. GFLOP/s = 2 * 160 * out * in / time.
  */
 @State(Scope.Benchmark)
 public class Dnnl3GemmBenchmark extends BenchmarkSettings {
     @Param({"ATTENTION", "MLP_UP"})
     public LinearShape shape;
 
-    @Param({"nd4j-fp32", "nd4j-bf16", "onednn3-bf16"})
+    @Param({"nd4j-fp32", "nd4j-bf16", "onednn3-bf16", "onednn3-bf16-plain"})
     public String variant;
 
     @Param({"2"})
@@ -43,8 +44,8 @@ public class Dnnl3GemmBenchmark extends BenchmarkSettings {
         weights = new RandomWeights(2);
         var weight = weights.fp16("weight", 0.02, shape.out, shape.in);
         backend = CpuBackend.withThreads(threads, variant.equals("nd4j-bf16") ? OneDnnMode.BF16 : OneDnnMode.FP32);
-        if (variant.equals("onednn3-bf16")) {
-            matmul = Bf16Matmul.create(weight, GemmBenchmark.ROWS, threads)
+        if (variant.startsWith("onednn3-bf16")) {
+            matmul = Bf16Matmul.create(weight, GemmBenchmark.ROWS, threads, !variant.endsWith("plain"))
                     .orElseThrow(() -> new IllegalStateException("oneDNN 3 does not load"));
             System.out.println("oneDNN 3 implementation: " + matmul.implementation());
         } else {

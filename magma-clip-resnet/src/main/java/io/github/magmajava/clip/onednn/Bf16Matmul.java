@@ -30,7 +30,7 @@ public final class Bf16Matmul implements AutoCloseable {
     private final int threads;
     private boolean closed;
 
-    private Bf16Matmul(Dnnl dnnl, Tensor weight, int rows, int threads) {
+    private Bf16Matmul(Dnnl dnnl, Tensor weight, int rows, int threads, boolean blocked) {
         this.dnnl = dnnl;
         this.rows = rows;
         this.threads = threads;
@@ -40,7 +40,7 @@ public final class Bf16Matmul implements AutoCloseable {
         y = arena.allocate(4L * rows * out, 64);
         MemorySegment xDesc = dnnl.desc(new long[] {rows, in}, Dnnl.F32, Dnnl.TAG_AB);
         MemorySegment srcDesc = dnnl.desc(new long[] {rows, in}, Dnnl.BF16, Dnnl.TAG_AB);
-        MemorySegment weightsAny = dnnl.desc(new long[] {in, out}, Dnnl.BF16, Dnnl.TAG_ANY);
+        MemorySegment weightsAny = dnnl.desc(new long[] {in, out}, Dnnl.BF16, blocked ? Dnnl.TAG_ANY : Dnnl.TAG_BA);
         MemorySegment userDesc = dnnl.desc(new long[] {in, out}, Dnnl.F32, Dnnl.TAG_BA);
         MemorySegment dstDesc = dnnl.desc(new long[] {rows, out}, Dnnl.F32, Dnnl.TAG_AB);
         MemorySegment pd = dnnl.matmul(srcDesc, weightsAny, MemorySegment.NULL, dstDesc, MemorySegment.NULL);
@@ -76,9 +76,15 @@ public final class Bf16Matmul implements AutoCloseable {
         }
     }
 
-    /** Empty where oneDNN 3 does not load. */
-    public static Optional<Bf16Matmul> create(Tensor weight, int rows, int threads) {
-        return Dnnl.load().map(dnnl -> new Bf16Matmul(dnnl, weight, rows, threads));
+    /**
+     * Empty where oneDNN 3 does not load.
+     *
+     * @param blocked true: the weight in the layout the matmul prefers (reordered here, once);
+     *                false: plain bf16 [out, in] as a file could hold it for decode too (the
+     *                matmul then packs it per call)
+     */
+    public static Optional<Bf16Matmul> create(Tensor weight, int rows, int threads, boolean blocked) {
+        return Dnnl.load().map(dnnl -> new Bf16Matmul(dnnl, weight, rows, threads, blocked));
     }
 
     /** The implementation oneDNN chose, e.g. {@code brg_matmul:avx512_core_bf16}. */
