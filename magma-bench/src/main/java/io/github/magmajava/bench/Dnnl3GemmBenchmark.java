@@ -19,14 +19,16 @@ import org.openjdk.jmh.annotations.TearDown;
  * and reordered on every call); {@code onednn3-bf16} is {@link Bf16Matmul}, the weight rounded to
  * bf16 and reordered into the matmul's layout once, per call only x -> bf16 and the matmul
  * (float32 out); {@code onednn3-bf16-plain} the same with the weight plain bf16 [out, in] (as a
- * file could hold it for both decode and prefill), which the matmul packs per call. GFLOP/s = 2 * 160 * out * in / time.
+ * file could hold it for both decode and prefill), which the matmul packs per call;
+ * {@code onednn3-bf16-ip} an inner product (the primitive PyTorch's mkldnn linear runs) on a
+ * weight reordered once. GFLOP/s = 2 * 160 * out * in / time.
  */
 @State(Scope.Benchmark)
 public class Dnnl3GemmBenchmark extends BenchmarkSettings {
     @Param({"ATTENTION", "MLP_UP"})
     public LinearShape shape;
 
-    @Param({"nd4j-fp32", "nd4j-bf16", "onednn3-bf16", "onednn3-bf16-plain"})
+    @Param({"nd4j-fp32", "nd4j-bf16", "onednn3-bf16", "onednn3-bf16-plain", "onednn3-bf16-ip"})
     public String variant;
 
     @Param({"2"})
@@ -45,7 +47,12 @@ public class Dnnl3GemmBenchmark extends BenchmarkSettings {
         var weight = weights.fp16("weight", 0.02, shape.out, shape.in);
         backend = CpuBackend.withThreads(threads, variant.equals("nd4j-bf16") ? OneDnnMode.BF16 : OneDnnMode.FP32);
         if (variant.startsWith("onednn3-bf16")) {
-            matmul = Bf16Matmul.create(weight, GemmBenchmark.ROWS, threads, !variant.endsWith("plain"))
+            Bf16Matmul.Kind kind = switch (variant) {
+                case "onednn3-bf16-plain" -> Bf16Matmul.Kind.MATMUL_PLAIN;
+                case "onednn3-bf16-ip" -> Bf16Matmul.Kind.INNER_PRODUCT;
+                default -> Bf16Matmul.Kind.MATMUL_BLOCKED;
+            };
+            matmul = Bf16Matmul.create(weight, GemmBenchmark.ROWS, threads, kind)
                     .orElseThrow(() -> new IllegalStateException("oneDNN 3 does not load"));
             System.out.println("oneDNN 3 implementation: " + matmul.implementation());
         } else {

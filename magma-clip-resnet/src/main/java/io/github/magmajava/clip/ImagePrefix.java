@@ -7,7 +7,6 @@ import io.github.magmajava.backend.Split;
 import io.github.magmajava.backend.cpu.CpuBackend;
 import io.github.magmajava.backend.cpu.OneDnnMode;
 import io.github.magmajava.clip.onednn.Bf16Encoder;
-import io.github.magmajava.clip.onednn.Dnnl;
 import io.github.magmajava.config.MagmaConfig;
 import io.github.magmajava.config.VisualConfig;
 import io.github.magmajava.io.Tensor;
@@ -20,7 +19,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
-import java.util.logging.Logger;
 
 /**
  * MAGMA's image prefix: the ModifiedResNet grid read as {@code g*g} tokens of C channels in
@@ -34,7 +32,6 @@ import java.util.logging.Logger;
  * frees the bf16 encoder's native memory.
  */
 public final class ImagePrefix implements AutoCloseable {
-    private static final Logger LOG = Logger.getLogger(ImagePrefix.class.getName());
     /** PyTorch's LayerNorm default, which MAGMA keeps. */
     public static final float LAYER_NORM_EPS = 1e-5f;
 
@@ -79,9 +76,6 @@ public final class ImagePrefix implements AutoCloseable {
         if (backend instanceof CpuBackend cpu && cpu.oneDnnMode() == OneDnnMode.BF16) {
             ModifiedResNet.checkGeometry(weights.encoder(), visual);
             bf16 = Bf16Encoder.create(weights.encoder(), visual, weights.projWeight(), weights.projBias(), cpu.threads());
-            if (bf16.isEmpty()) {
-                LOG.info("image encoder in float32: " + Dnnl.unavailableReason().orElse("oneDNN 3 has no bf16 kernels on this CPU"));
-            }
         }
         ImagePrefix prefix = new ImagePrefix(backend, weights, visual, d, bf16, new Phase("image prefix", tensors(weights)));
         if (bf16.isEmpty()) {

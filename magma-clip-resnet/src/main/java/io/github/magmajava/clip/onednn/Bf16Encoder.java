@@ -28,6 +28,7 @@ import java.util.Optional;
  * freed by {@link #close()}.
  */
 public final class Bf16Encoder implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Bf16Encoder.class.getName());
     private final Dnnl dnnl;
     private final Arena arena = Arena.ofShared();
     private final List<Step> steps = new ArrayList<>();
@@ -78,11 +79,13 @@ public final class Bf16Encoder implements AutoCloseable {
             int threads) {
         Optional<Dnnl> dnnl = Dnnl.load();
         if (dnnl.isEmpty()) {
+            LOG.log(System.Logger.Level.INFO, "image encoder in float32: " + Dnnl.unavailableReason().orElse("oneDNN 3 did not load"));
             return Optional.empty();
         }
         try {
             return Optional.of(new Bf16Encoder(dnnl.get(), weights, config, projWeight, projBias, threads));
         } catch (UnsupportedOperationException e) {
+            LOG.log(System.Logger.Level.INFO, "image encoder in float32: " + e.getMessage());
             return Optional.empty();
         }
     }

@@ -30,7 +30,17 @@ public final class Bf16Matmul implements AutoCloseable {
     private final int threads;
     private boolean closed;
 
-    private Bf16Matmul(Dnnl dnnl, Tensor weight, int rows, int threads, boolean blocked) {
+    /** How the weight is held and which primitive runs. */
+    public enum Kind {
+        /** matmul, weight reordered once into the layout it prefers. */
+        MATMUL_BLOCKED,
+        /** matmul, weight plain bf16 [out, in] (packed per call). */
+        MATMUL_PLAIN,
+        /** inner product (what PyTorch's mkldnn linear runs), weight reordered once. */
+        INNER_PRODUCT
+    }
+
+    private Bf16Matmul(Dnnl dnnl, Tensor weight, int rows, int threads, Kind kind) {
         this.dnnl = dnnl;
         this.rows = rows;
         this.threads = threads;
@@ -40,10 +50,13 @@ public final class Bf16Matmul implements AutoCloseable {
         y = arena.allocate(4L * rows * out, 64);
         MemorySegment xDesc = dnnl.desc(new long[] {rows, in}, Dnnl.F32, Dnnl.TAG_AB);
         MemorySegment srcDesc = dnnl.desc(new long[] {rows, in}, Dnnl.BF16, Dnnl.TAG_AB);
-        MemorySegment weightsAny = dnnl.desc(new long[] {in, out}, Dnnl.BF16, blocked ? Dnnl.TAG_ANY : Dnnl.TAG_BA);
-        MemorySegment userDesc = dnnl.desc(new long[] {in, out}, Dnnl.F32, Dnnl.TAG_BA);
+        boolean ip = kind == Kind.INNER_PRODUCT;
+        long[] wdims = ip ? new long[] {out, in} : new long[] {in, out};
+        MemorySegment weightsAny = dnnl.desc(wdims, Dnnl.BF16, kind == Kind.MATMUL_PLAIN ? Dnnl.TAG_BA : Dnnl.TAG_ANY);
+        MemorySegment userDesc = dnnl.desc(wdims, Dnnl.F32, ip ? Dnnl.TAG_AB : Dnnl.TAG_BA);
         MemorySegment dstDesc = dnnl.desc(new long[] {rows, out}, Dnnl.F32, Dnnl.TAG_AB);
-        MemorySegment pd = dnnl.matmul(srcDesc, weightsAny, MemorySegment.NULL, dstDesc, MemorySegment.NULL);
+        MemorySegment pd = ip ? dnnl.innerProduct(srcDesc, weightsAny, MemorySegment.NULL, dstDesc, MemorySegment.NULL)
+                : dnnl.matmul(srcDesc, weightsAny, MemorySegment.NULL, dstDesc, MemorySegment.NULL);
         implementation = dnnl.implementation(pd);
         MemorySegment xMemory = dnnl.memory(xDesc, x);
         MemorySegment src = dnnl.memory(srcDesc, null);
@@ -76,15 +89,9 @@ public final class Bf16Matmul implements AutoCloseable {
         }
     }
 
-    /**
-     * Empty where oneDNN 3 does not load.
-     *
-     * @param blocked true: the weight in the layout the matmul prefers (reordered here, once);
-     *                false: plain bf16 [out, in] as a file could hold it for decode too (the
-     *                matmul then packs it per call)
-     */
-    public static Optional<Bf16Matmul> create(Tensor weight, int rows, int threads, boolean blocked) {
-        return Dnnl.load().map(dnnl -> new Bf16Matmul(dnnl, weight, rows, threads, blocked));
+    /** Empty where oneDNN 3 does not load. */
+    public static Optional<Bf16Matmul> create(Tensor weight, int rows, int threads, Kind kind) {
+        return Dnnl.load().map(dnnl -> new Bf16Matmul(dnnl, weight, rows, threads, kind));
     }
 
     /** The implementation oneDNN chose, e.g. {@code brg_matmul:avx512_core_bf16}. */

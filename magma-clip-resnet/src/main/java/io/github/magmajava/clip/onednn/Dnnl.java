@@ -77,6 +77,7 @@ public final class Dnnl {
     private final MethodHandle convolutionCreate;
     private final MethodHandle poolingCreate;
     private final MethodHandle matmulCreate;
+    private final MethodHandle innerProductCreate;
     private final MethodHandle reorderCreate;
     private final MethodHandle primitiveDescQueryMd;
     private final MethodHandle primitiveDescQuery;
@@ -117,6 +118,8 @@ public final class Dnnl {
         poolingCreate = handle(linker, lib, "dnnl_pooling_forward_primitive_desc_create",
                 FunctionDescriptor.of(i, a, a, i, i, a, a, a, a, a, a, a, a));
         matmulCreate = handle(linker, lib, "dnnl_matmul_primitive_desc_create", FunctionDescriptor.of(i, a, a, a, a, a, a, a));
+        innerProductCreate = handle(linker, lib, "dnnl_inner_product_forward_primitive_desc_create",
+                FunctionDescriptor.of(i, a, a, i, a, a, a, a, a));
         reorderCreate = handle(linker, lib, "dnnl_reorder_primitive_desc_create", FunctionDescriptor.of(i, a, a, a, a, a, a));
         primitiveDescQueryMd = handle(linker, lib, "dnnl_primitive_desc_query_md", FunctionDescriptor.of(a, a, i, i));
         primitiveDescQuery = handle(linker, lib, "dnnl_primitive_desc_query", FunctionDescriptor.of(i, a, i, i, a));
@@ -182,11 +185,33 @@ public final class Dnnl {
         }
         try {
             Path dir = extract();
+            preferPassiveOpenMpThreads();
             SymbolLookup lib = SymbolLookup.libraryLookup(dir.resolve("libdnnl.so.3"), Arena.global());
             return Optional.of(new Dnnl(lib));
         } catch (RuntimeException e) {
             failure = "oneDNN 3 did not load: " + e.getMessage();
             return Optional.empty();
+        }
+    }
+
+    /**
+     * OMP_WAIT_POLICY=PASSIVE (unless the user set it) before libgomp loads, as nd4j's loader
+     * does: spinning OpenMP threads take the cores from everything else (measured here, the bf16
+     * encoder on a loaded machine: 1.9 s per image with ACTIVE, 0.5 s with PASSIVE). Where nd4j
+     * loaded first, its libgomp already serves libdnnl and this changes nothing.
+     */
+    @SuppressWarnings("restricted")
+    private static void preferPassiveOpenMpThreads() {
+        if (System.getenv("OMP_WAIT_POLICY") != null) {
+            return;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            Linker linker = Linker.nativeLinker();
+            MethodHandle setenv = linker.downcallHandle(linker.defaultLookup().find("setenv").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+            int ignored = (int) setenv.invokeExact(arena.allocateFrom("OMP_WAIT_POLICY"), arena.allocateFrom("PASSIVE"), 0);
+        } catch (Throwable e) {
+            // OpenMP threads will spin: slower on a busy machine, still correct
         }
     }
 
@@ -231,7 +256,17 @@ public final class Dnnl {
         return linker.downcallHandle(symbol, descriptor);
     }
 
+    /** dnnl_unimplemented: no implementation for these descriptors on this CPU. */
+    private static final int UNIMPLEMENTED = 3;
+
+    /**
+     * @throws UnsupportedOperationException when oneDNN has no implementation for the call here
+     * @throws IllegalStateException         for any other failure
+     */
     static void check(String call, int status) {
+        if (status == UNIMPLEMENTED) {
+            throw new UnsupportedOperationException(call + ": oneDNN has no implementation for it on this CPU");
+        }
         if (status != 0) {
             throw new IllegalStateException(call + " failed with oneDNN status " + status);
         }
@@ -410,6 +445,19 @@ public final class Dnnl {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
             check("dnnl_matmul_primitive_desc_create", (int) matmulCreate.invokeExact(out, engine, src, weights, bias, dst, attr));
+            return out.get(ValueLayout.ADDRESS, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Forward-inference inner product: src [M, K], weights [N, K], dst [M, N]. */
+    public MemorySegment innerProduct(MemorySegment src, MemorySegment weights, MemorySegment bias, MemorySegment dst,
+            MemorySegment attr) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            check("dnnl_inner_product_forward_primitive_desc_create",
+                    (int) innerProductCreate.invokeExact(out, engine, FORWARD_INFERENCE, src, weights, bias, dst, attr));
             return out.get(ValueLayout.ADDRESS, 0);
         } catch (Throwable t) {
             throw rethrow(t);
