@@ -20,15 +20,16 @@ import org.openjdk.jmh.annotations.TearDown;
  * bf16 and reordered into the matmul's layout once, per call only x -> bf16 and the matmul
  * (float32 out); {@code onednn3-bf16-plain} the same with the weight plain bf16 [out, in] (as a
  * file could hold it for both decode and prefill), which the matmul packs per call;
- * {@code onednn3-bf16-ip} an inner product (the primitive PyTorch's mkldnn linear runs) on a
- * weight reordered once. GFLOP/s = 2 * 160 * out * in / time.
+ * {@code onednn3-bf16-ip} an inner product on a
+ * weight reordered once; {@code onednn3-bf16-gemm} the matmul on oneDNN's older gemm:jit:bf16
+ * kernel (plain weight). GFLOP/s = 2 * 160 * out * in / time.
  */
 @State(Scope.Benchmark)
 public class Dnnl3GemmBenchmark extends BenchmarkSettings {
     @Param({"ATTENTION", "MLP_UP"})
     public LinearShape shape;
 
-    @Param({"nd4j-fp32", "nd4j-bf16", "onednn3-bf16", "onednn3-bf16-plain", "onednn3-bf16-ip"})
+    @Param({"nd4j-fp32", "nd4j-bf16", "onednn3-bf16", "onednn3-bf16-plain", "onednn3-bf16-ip", "onednn3-bf16-gemm"})
     public String variant;
 
     @Param({"2"})
@@ -50,6 +51,7 @@ public class Dnnl3GemmBenchmark extends BenchmarkSettings {
             Bf16Matmul.Kind kind = switch (variant) {
                 case "onednn3-bf16-plain" -> Bf16Matmul.Kind.MATMUL_PLAIN;
                 case "onednn3-bf16-ip" -> Bf16Matmul.Kind.INNER_PRODUCT;
+                case "onednn3-bf16-gemm" -> Bf16Matmul.Kind.MATMUL_GEMM_JIT;
                 default -> Bf16Matmul.Kind.MATMUL_BLOCKED;
             };
             matmul = Bf16Matmul.create(weight, GemmBenchmark.ROWS, threads, kind)

@@ -36,8 +36,13 @@ public final class Bf16Matmul implements AutoCloseable {
         MATMUL_BLOCKED,
         /** matmul, weight plain bf16 [out, in] (packed per call). */
         MATMUL_PLAIN,
-        /** inner product (what PyTorch's mkldnn linear runs), weight reordered once. */
-        INNER_PRODUCT
+        /** inner product, weight reordered once. */
+        INNER_PRODUCT,
+        /**
+         * matmul on oneDNN's older {@code gemm:jit:bf16} (the kernel of its bf16 gemm API, which
+         * PyTorch's bf16 linear calls), weight plain bf16 [out, in]; brgemm where it is missing.
+         */
+        MATMUL_GEMM_JIT
     }
 
     private Bf16Matmul(Dnnl dnnl, Tensor weight, int rows, int threads, Kind kind) {
@@ -52,11 +57,21 @@ public final class Bf16Matmul implements AutoCloseable {
         MemorySegment srcDesc = dnnl.desc(new long[] {rows, in}, Dnnl.BF16, Dnnl.TAG_AB);
         boolean ip = kind == Kind.INNER_PRODUCT;
         long[] wdims = ip ? new long[] {out, in} : new long[] {in, out};
-        MemorySegment weightsAny = dnnl.desc(wdims, Dnnl.BF16, kind == Kind.MATMUL_PLAIN ? Dnnl.TAG_BA : Dnnl.TAG_ANY);
+        boolean plain = kind == Kind.MATMUL_PLAIN || kind == Kind.MATMUL_GEMM_JIT;
+        MemorySegment weightsAny = dnnl.desc(wdims, Dnnl.BF16, plain ? Dnnl.TAG_BA : Dnnl.TAG_ANY);
         MemorySegment userDesc = dnnl.desc(wdims, Dnnl.F32, ip ? Dnnl.TAG_AB : Dnnl.TAG_BA);
         MemorySegment dstDesc = dnnl.desc(new long[] {rows, out}, Dnnl.F32, Dnnl.TAG_AB);
         MemorySegment pd = ip ? dnnl.innerProduct(srcDesc, weightsAny, MemorySegment.NULL, dstDesc, MemorySegment.NULL)
                 : dnnl.matmul(srcDesc, weightsAny, MemorySegment.NULL, dstDesc, MemorySegment.NULL);
+        if (kind == Kind.MATMUL_GEMM_JIT) {
+            String first = dnnl.implementation(pd);
+            while (!dnnl.implementation(pd).startsWith("gemm") && dnnl.nextImplementation(pd)) {
+                // on to the next
+            }
+            if (!dnnl.implementation(pd).startsWith("gemm")) {
+                throw new UnsupportedOperationException("no gemm implementation after " + first);
+            }
+        }
         implementation = dnnl.implementation(pd);
         MemorySegment xMemory = dnnl.memory(xDesc, x);
         MemorySegment src = dnnl.memory(srcDesc, null);

@@ -82,6 +82,7 @@ public final class Dnnl {
     private final MethodHandle primitiveDescQueryMd;
     private final MethodHandle primitiveDescQuery;
     private final MethodHandle primitiveDescDestroy;
+    private final MethodHandle primitiveDescNextImpl;
     private final MethodHandle primitiveCreate;
     private final MethodHandle primitiveDestroy;
     private final MethodHandle primitiveExecute;
@@ -123,6 +124,7 @@ public final class Dnnl {
         reorderCreate = handle(linker, lib, "dnnl_reorder_primitive_desc_create", FunctionDescriptor.of(i, a, a, a, a, a, a));
         primitiveDescQueryMd = handle(linker, lib, "dnnl_primitive_desc_query_md", FunctionDescriptor.of(a, a, i, i));
         primitiveDescQuery = handle(linker, lib, "dnnl_primitive_desc_query", FunctionDescriptor.of(i, a, i, i, a));
+        primitiveDescNextImpl = handle(linker, lib, "dnnl_primitive_desc_next_impl", FunctionDescriptor.of(i, a));
         primitiveDescDestroy = handle(linker, lib, "dnnl_primitive_desc_destroy", FunctionDescriptor.of(i, a));
         primitiveCreate = handle(linker, lib, "dnnl_primitive_create", FunctionDescriptor.of(i, a, a));
         primitiveDestroy = handle(linker, lib, "dnnl_primitive_destroy", FunctionDescriptor.of(i, a));
@@ -506,6 +508,25 @@ public final class Dnnl {
             throw rethrow(t);
         }
     }
+
+    /**
+     * Moves {@code pd} on to oneDNN's next implementation for the same descriptors; false (pd
+     * unchanged) when there is none.
+     */
+    public boolean nextImplementation(MemorySegment pd) {
+        try {
+            int status = (int) primitiveDescNextImpl.invokeExact(pd);
+            if (status == LAST_IMPL_REACHED) {
+                return false;
+            }
+            check("dnnl_primitive_desc_next_impl", status);
+            return true;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static final int LAST_IMPL_REACHED = 4;
 
     public void destroyPrimitiveDesc(MemorySegment pd) {
         try {
