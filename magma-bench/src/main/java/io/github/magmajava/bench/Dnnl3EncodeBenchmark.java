@@ -34,6 +34,8 @@ public class Dnnl3EncodeBenchmark extends BenchmarkSettings {
     private Bf16Encoder encoder;
     private ImagePrefixWeights prefixWeights;
     private float[] image;
+    private float[] lnWeight;
+    private float[] lnBias;
 
     @Setup
     public void setUp() {
@@ -48,6 +50,8 @@ public class Dnnl3EncodeBenchmark extends BenchmarkSettings {
                     prefixWeights.projBias(), threads).orElseThrow(() -> new IllegalStateException("oneDNN 3 does not load"));
             System.out.println("oneDNN 3 implementations: " + encoder.implementations());
         }
+        lnWeight = prefixWeights.lnWeight().toFloatArray();
+        lnBias = prefixWeights.lnBias().toFloatArray();
         int s = config.visual().imageResolution();
         image = weights.activations(3 * s * s);
     }
@@ -67,8 +71,7 @@ public class Dnnl3EncodeBenchmark extends BenchmarkSettings {
             return prefix.encode(image);
         }
         float[] tokens = encoder.encode(image);
-        backend.layerNorm(tokens, encoder.tokens(), encoder.dim(), prefixWeights.lnWeight().toFloatArray(),
-                prefixWeights.lnBias().toFloatArray(), ImagePrefix.LAYER_NORM_EPS, tokens);
+        backend.layerNorm(tokens, encoder.tokens(), encoder.dim(), lnWeight, lnBias, ImagePrefix.LAYER_NORM_EPS, tokens);
         return tokens;
     }
 }
