@@ -66,6 +66,7 @@ public final class Magma implements AutoCloseable {
         TensorFile file = TensorFiles.open(b.checkpoint);
         Backend created = null;
         Q8Weights q8 = null;
+        ImagePrefix prefix = null;
         try {
             this.config = b.config != null ? b.config : MagmaWeights.detectConfig(file).orElseThrow(
                     () -> new CheckpointException(b.checkpoint, "its shapes match no preset (" + MagmaConfig.presetNames()
@@ -91,7 +92,8 @@ public final class Magma implements AutoCloseable {
             }
             this.backend = b.backend != null ? b.backend : created;
             this.ownsBackend = created != null;
-            this.imagePrefix = ImagePrefix.load(weights.imagePrefix(), config, backend);
+            prefix = ImagePrefix.load(weights.imagePrefix(), config, backend);
+            this.imagePrefix = prefix;
             this.languageModel = GptjModel.load(weights.languageModel(), config, backend);
             this.tokenizer = Gpt2Tokenizer.load();
             this.preprocessor = ClipPreprocessor.of(config.visual().imageResolution());
@@ -100,6 +102,9 @@ public final class Magma implements AutoCloseable {
             this.sequenceMode = b.sequenceMode;
             this.loop = new GenerationLoop(tokenizer, config, b.batchSize, b.prefillChunk);
         } catch (IOException | RuntimeException e) {
+            if (prefix != null) {
+                prefix.close();
+            }
             if (created != null) {
                 created.close();
             }
@@ -321,6 +326,7 @@ public final class Magma implements AutoCloseable {
         closed = true;
         loop.close();
         try {
+            imagePrefix.close();
             if (ownsBackend) {
                 backend.close();
             }

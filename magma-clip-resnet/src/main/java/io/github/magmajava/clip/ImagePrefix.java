@@ -4,6 +4,9 @@ import io.github.magmajava.backend.Backend;
 import io.github.magmajava.backend.Linear;
 import io.github.magmajava.backend.Phase;
 import io.github.magmajava.backend.Split;
+import io.github.magmajava.backend.cpu.CpuBackend;
+import io.github.magmajava.backend.cpu.OneDnnMode;
+import io.github.magmajava.clip.onednn.Bf16Encoder;
 import io.github.magmajava.config.MagmaConfig;
 import io.github.magmajava.config.VisualConfig;
 import io.github.magmajava.io.Tensor;
@@ -15,29 +18,44 @@ import io.github.magmajava.weights.ResNetWeights;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * MAGMA's image prefix: the ModifiedResNet grid read as {@code g*g} tokens of C channels in
  * row-major grid order (token {@code h*g + w}), projected to the model width d with bias and
  * layer-normalized. Dropout is the identity at inference. Thread-safe once loaded.
+ *
+ * <p>On a {@link CpuBackend} in {@link OneDnnMode#BF16} the encoder and the projection run as one
+ * bf16 chain on oneDNN 3 ({@link Bf16Encoder}: weights prepared once at load, about twice as fast,
+ * within 1.5e-2 of the float32 reference's scale) where that loads and has bf16 kernels for this
+ * CPU; everywhere else, and for {@link #encoder()}, on the backend in float32. {@link #close()}
+ * frees the bf16 encoder's native memory.
  */
-public final class ImagePrefix {
+public final class ImagePrefix implements AutoCloseable {
     /** PyTorch's LayerNorm default, which MAGMA keeps. */
     public static final float LAYER_NORM_EPS = 1e-5f;
 
     private final Backend backend;
-    private final ModifiedResNet encoder;
-    private final Linear proj;
+    private final ImagePrefixWeights weights;
+    private final VisualConfig visual;
+    private final int dim;
+    /** The float32 encoder and projection; loaded on first use when {@link #bf16} does the encoding. */
+    private ModifiedResNet encoder;
+    private Linear proj;
+    private final Optional<Bf16Encoder> bf16;
     private final float[] lnWeight;
     private final float[] lnBias;
     private final Phase phase;
 
-    private ImagePrefix(Backend backend, ModifiedResNet encoder, Linear proj, float[] lnWeight, float[] lnBias, Phase phase) {
+    private ImagePrefix(Backend backend, ImagePrefixWeights weights, VisualConfig visual, int dim, Optional<Bf16Encoder> bf16,
+            Phase phase) {
         this.backend = backend;
-        this.encoder = encoder;
-        this.proj = proj;
-        this.lnWeight = lnWeight;
-        this.lnBias = lnBias;
+        this.weights = weights;
+        this.visual = visual;
+        this.dim = dim;
+        this.bf16 = bf16;
+        this.lnWeight = weights.lnWeight().toFloatArray();
+        this.lnBias = weights.lnBias().toFloatArray();
         this.phase = phase;
     }
 
@@ -54,24 +72,44 @@ public final class ImagePrefix {
         expect(weights.projBias(), d);
         expect(weights.lnWeight(), d);
         expect(weights.lnBias(), d);
-        ModifiedResNet encoder = ModifiedResNet.load(weights.encoder(), visual, backend);
-        Linear proj = backend.linear(weights.projWeight(), weights.projBias(), Split.REPLICATED);
-        return new ImagePrefix(backend, encoder, proj, weights.lnWeight().toFloatArray(), weights.lnBias().toFloatArray(),
-                new Phase("image prefix", tensors(weights)));
+        Optional<Bf16Encoder> bf16 = Optional.empty();
+        if (backend instanceof CpuBackend cpu && cpu.oneDnnMode() == OneDnnMode.BF16) {
+            ModifiedResNet.checkGeometry(weights.encoder(), visual);
+            bf16 = Bf16Encoder.create(weights.encoder(), visual, weights.projWeight(), weights.projBias(), cpu.threads());
+        }
+        ImagePrefix prefix = new ImagePrefix(backend, weights, visual, d, bf16, new Phase("image prefix", tensors(weights)));
+        if (bf16.isEmpty()) {
+            prefix.float32();
+        }
+        return prefix;
     }
 
+    /** The float32 encoder on the backend (loaded now if the bf16 encoder runs {@link #encode}). */
     public ModifiedResNet encoder() {
+        return float32();
+    }
+
+    /** Whether {@link #encode} runs in bf16 on oneDNN 3. */
+    public boolean bf16() {
+        return bf16.isPresent();
+    }
+
+    private synchronized ModifiedResNet float32() {
+        if (encoder == null) {
+            encoder = ModifiedResNet.load(weights.encoder(), visual, backend);
+            proj = backend.linear(weights.projWeight(), weights.projBias(), Split.REPLICATED);
+        }
         return encoder;
     }
 
     /** Image tokens per image, {@code gridSize^2}. */
     public int tokens() {
-        return encoder.config().imageTokens();
+        return visual.imageTokens();
     }
 
     /** Width of each token, the language model's hidden size. */
     public int dim() {
-        return proj.outFeatures();
+        return dim;
     }
 
     /** The phase {@link #encode} runs in, listing every tensor of the image prefix. */
@@ -86,7 +124,12 @@ public final class ImagePrefix {
      * @throws IllegalArgumentException when {@code image} is not 3*S*S floats long
      */
     public float[] encode(float[] image) {
-        FeatureMap input = FeatureMap.image(image, encoder.config().imageResolution());
+        if (bf16.isPresent()) {
+            float[] embeddings = bf16.get().encode(image);
+            backend.layerNorm(embeddings, tokens(), dim(), lnWeight, lnBias, LAYER_NORM_EPS, embeddings);
+            return embeddings;
+        }
+        FeatureMap input = FeatureMap.image(image, visual.imageResolution());
         return backend.run(phase, () -> {
             float[] tokens = tokensOf(encoder.forward(input));
             float[] embeddings = new float[tokens() * dim()];
@@ -94,6 +137,12 @@ public final class ImagePrefix {
             backend.layerNorm(embeddings, tokens(), dim(), lnWeight, lnBias, LAYER_NORM_EPS, embeddings);
             return embeddings;
         });
+    }
+
+    /** Frees the bf16 encoder's native memory (nothing else: the backend owns the rest). */
+    @Override
+    public void close() {
+        bf16.ifPresent(Bf16Encoder::close);
     }
 
     /** [C, g, g] -> [g*g, C]: token {@code h*g + w} holds the channels of grid cell (h, w). */

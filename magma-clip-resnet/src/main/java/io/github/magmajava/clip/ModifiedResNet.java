@@ -84,7 +84,11 @@ public final class ModifiedResNet {
         return x;
     }
 
-    private static void checkGeometry(ResNetWeights weights, VisualConfig config) {
+    /**
+     * @throws IllegalArgumentException when a weight's shape or a block's stride does not follow
+     *                                  from {@code config}, naming the tensor at fault
+     */
+    static void checkGeometry(ResNetWeights weights, VisualConfig config) {
         int w = config.width();
         expect(weights.stem1(), w / 2, 3, 3, config);
         expect(weights.stem2(), w / 2, w / 2, 3, config);
