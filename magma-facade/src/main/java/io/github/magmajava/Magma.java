@@ -421,9 +421,9 @@ public final class Magma implements AutoCloseable {
 
         /**
          * How closely the model follows PyTorch float32 (default {@link Precision#EXACT}, within
-         * float rounding of it). {@link Precision#FAST} runs the prompt's GEMMs in bfloat16, about
-         * twice as fast a first token, logits off by a few thousandths of their range on the tiny
-         * fixtures (PrecisionAccuracyTest, docs/performance.md "Precision"). A backend given by
+         * float rounding of it). {@link Precision#FAST} runs the image encoder and the prompt's GEMMs
+         * in bfloat16, about twice as fast a first token, embeddings and logits off by a few
+         * thousandths of their range on the tiny fixtures (PrecisionAccuracyTest, docs/performance.md "Precision"). A backend given by
          * {@link #backend} computes as it does; a factory's backend is asked for this precision
          * and may refuse it.
          */

@@ -42,9 +42,9 @@ final class ComputeOptions {
     WeightFormat weights;
 
     @Option(names = "--precision", defaultValue = "exact", converter = PrecisionConverter.class, paramLabel = "exact|fast",
-            description = "exact: float32 throughout, PyTorch's results within float rounding; fast: the prompt's GEMMs in"
-                    + " bfloat16, about twice as fast to the first token, logits within about 4e-3 of their range of exact's and"
-                    + " the same greedy tokens on the test fixtures (docs/performance.md, Precision) (default: ${DEFAULT-VALUE}).")
+            description = "exact: float32 throughout, PyTorch's results within float rounding; fast: the image encoder and the"
+                    + " prompt's GEMMs in bfloat16, about twice as fast to the first token, image embeddings within 7e-3 and"
+                    + " logits within 5e-3 of their range of PyTorch's, the same greedy tokens on the test fixtures (docs/performance.md, Precision) (default: ${DEFAULT-VALUE}).")
     Precision precision;
 
     @Option(names = "--prefill-chunk", paramLabel = "ROWS", converter = OptionValues.Positive.class,

@@ -12,9 +12,10 @@ public enum Precision {
      */
     EXACT,
     /**
-     * Prefill GEMMs in bfloat16 (inputs rounded to bfloat16, float32 accumulation): about twice as
-     * fast a prompt, logits off by a few thousandths of their range. Decoding is the same as
-     * {@link #EXACT} (fp16 or int8 weights streamed, float32 arithmetic).
+     * Prefill GEMMs and the image encoder in bfloat16 (inputs rounded to bfloat16, float32
+     * accumulation; the encoder on oneDNN 3 with its weights prepared once): about twice as fast
+     * to the first token, image embeddings and logits off by a few thousandths of their range.
+     * Decoding is the same as {@link #EXACT} (fp16 or int8 weights streamed, float32 arithmetic).
      */
     FAST;
 
