@@ -14,6 +14,9 @@ loop step, printing the tokens it is about to evaluate (the whole prompt at once
               and one sampling;
   decode s/token = (last token's arrival - first token's arrival) / (new tokens - 1): one eval of
               one token and one sampling each, as magma-java's decode steps.
+Each generated token prints as one " word" (random_model.py's vocabulary), so the words in a
+chunk count its tokens even where a slow reader got several flushes at once; the run fails
+rather than guess when fewer than --new-tokens arrive.
 Greedy sampling (--top_k 1); the random model never emits <|endoftext|> (random_model.py), so it
 generates all --new-tokens.
 
