@@ -10,10 +10,14 @@
 #   last change: d79210de, 2025-09-25). Any commit whose tree has examples/gpt-j should do.
 #   One way to get it without putting ggml into this repository:
 #     git clone https://github.com/ggml-org/ggml /tmp/ggml && git -C /tmp/ggml checkout d99724f2
-# BUILD_DIR: default ~/.cache/magma-java/ggml/build-<short commit, or "src">.
+# BUILD_DIR: default ~/.cache/magma-java/ggml/build-<short commit, or "src">-llamafile
+#   (build-<short commit> with GGML_LLAMAFILE=OFF).
 #
 # Release, -DGGML_NATIVE=ON (-march=native: AVX-512 and its BF16/VNNI extensions where the CPU has
-# them), OpenMP threads (ggml's default), no BLAS, no GPU backend. Prints the two binaries' paths.
+# them), OpenMP threads (ggml's default), no BLAS, no GPU backend. GGML_LLAMAFILE (environment,
+# default ON): ggml's llamafile sgemm ("tinyBLAS") for matrix products, which llama.cpp turns on
+# by default but a standalone ggml build leaves off; without it the batched prefill runs on ggml's
+# dot-product kernels. Prints the two binaries' paths.
 set -euo pipefail
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
@@ -28,12 +32,16 @@ if [ ! -f "$src/examples/gpt-j/main.cpp" ] || [ ! -f "$src/examples/gpt-j/quanti
     exit 1
 fi
 commit=$(git -C "$src" rev-parse HEAD 2>/dev/null || echo src)
-build=${2:-"$HOME/.cache/magma-java/ggml/build-${commit:0:8}"}
+llamafile=${GGML_LLAMAFILE:-ON}
+case $llamafile in ON|OFF) ;; *) echo "$0: GGML_LLAMAFILE must be ON or OFF" >&2; exit 2 ;; esac
+suffix=""; [ "$llamafile" = ON ] && suffix=-llamafile
+build=${2:-"$HOME/.cache/magma-java/ggml/build-${commit:0:8}$suffix"}
 mkdir -p "$build"
 
 cmake -S "$src" -B "$build" \
     -DCMAKE_BUILD_TYPE=Release \
     -DGGML_NATIVE=ON \
+    -DGGML_LLAMAFILE="$llamafile" \
     -DGGML_BUILD_EXAMPLES=ON \
     -DGGML_BUILD_TESTS=OFF \
     -DBUILD_SHARED_LIBS=OFF >"$build/cmake-configure.log" 2>&1 \
@@ -48,6 +56,6 @@ for bin in gpt-j gpt-j-quantize; do
         exit 1
     fi
 done
-echo "$commit" >"$build/ggml-commit.txt"
+echo "$commit (GGML_LLAMAFILE=$llamafile)" >"$build/ggml-commit.txt"
 echo "$build/bin/gpt-j"
 echo "$build/bin/gpt-j-quantize"

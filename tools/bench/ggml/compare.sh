@@ -15,7 +15,8 @@
 #               sources changed); word-split, e.g.
 #               MAGMA="tools/magma-java $(tools/find-jdk) -jar magma-cli/target/magma-cli.jar"
 #   MAGMA_ARGS  extra bench options for both magma sides (e.g. "--checkpoint FILE")
-#   GGML_BIN    ggml's gpt-j binary (default: ~/.cache/magma-java/ggml/build-*/bin/gpt-j, newest)
+#   GGML_BIN    ggml's gpt-j binary (default: the newest ~/.cache/magma-java/ggml/build-*/bin/gpt-j,
+#               a -llamafile build first)
 #   GGML_F16, GGML_Q8   the models (default: ~/.cache/magma-java/ggml/gptj-6b-random-seed0-{f16,q8_0}.bin)
 #   PYTHON      default /usr/bin/python3 (numpy needed)
 #
@@ -40,7 +41,7 @@ while [ $# -gt 0 ]; do
 done
 prompt_tokens=160 magma_prompt_tokens=16   # magma: 144 image positions + 16
 
-ggml_bin=${GGML_BIN:-$(ls -td "$cache"/build-*/bin/gpt-j 2>/dev/null | head -1 || true)}
+ggml_bin=${GGML_BIN:-$({ ls -td "$cache"/build-*-llamafile/bin/gpt-j || ls -td "$cache"/build-*/bin/gpt-j; } 2>/dev/null | head -1)}
 ggml_f16=${GGML_F16:-$cache/gptj-6b-random-seed0-f16.bin}
 ggml_q8=${GGML_Q8:-$cache/gptj-6b-random-seed0-q8_0.bin}
 read -r -a magma <<<"${MAGMA:-$root/magma}"
