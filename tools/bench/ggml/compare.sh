@@ -12,7 +12,7 @@
 #
 # Environment:
 #   MAGMA       the magma command (default: $root/magma, which rebuilds and installs the CLI when the
-#               sources changed); word-split, e.g.
+#               sources changed); word-split, relative paths from the repository root, e.g.
 #               MAGMA="tools/magma-java $(tools/find-jdk) -jar magma-cli/target/magma-cli.jar"
 #   MAGMA_ARGS  extra bench options for both magma sides (e.g. "--checkpoint FILE")
 #   GGML_BIN    ggml's gpt-j binary (default: the newest ~/.cache/magma-java/ggml/build-*/bin/gpt-j,
@@ -35,7 +35,7 @@ while [ $# -gt 0 ]; do
         --threads) threads=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
         --sides) sides=$2; shift 2 ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done

@@ -6,7 +6,7 @@
 
 Full size (default): GPT-J 6B's shapes, n_vocab 50400, n_ctx 2048, n_embd 4096, n_head 16,
 n_layer 28, n_rot 64: ~12.1 GB at ~/.cache/magma-java/ggml/gptj-6b-random-f16.bin.
---tiny: 2 layers, n_embd 256, n_head 4 (same vocabulary), ~52 MB, for smoke tests.
+--tiny: 2 layers, n_embd 256, n_head 4 (same vocabulary), ~55 MB, for smoke tests.
 --quantize BIN: afterwards runs ggml's quantize tool into the sibling ...-q8_0.bin (~6.5 GB).
 
 The layout is what examples/gpt-j/main.cpp's gptj_model_load reads (and its
