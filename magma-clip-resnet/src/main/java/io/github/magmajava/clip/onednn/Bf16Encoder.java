@@ -207,20 +207,8 @@ public final class Bf16Encoder implements AutoCloseable {
         }
         try {
             note(pd, fc.name());
-            MemorySegment weights = own(dnnl.memory(dnnl.weightsOf(pd), null));
-            MemorySegment userDesc = dnnl.desc(new long[] {fc.outChannels(), fc.inChannels(), k, k}, Dnnl.F32, Dnnl.TAG_ABCD);
-            try (Arena scratch = Arena.ofConfined()) {
-                MemorySegment user = scratch.allocate(4L * fc.weight().length, 64);
-                MemorySegment.copy(fc.weight(), 0, user, ValueLayout.JAVA_FLOAT, 0, fc.weight().length);
-                MemorySegment userMemory = dnnl.memory(userDesc, user);
-                try {
-                    reorderNow(userMemory, weights);
-                } finally {
-                    dnnl.destroyMemory(userMemory);
-                }
-            } finally {
-                dnnl.destroyDesc(userDesc);
-            }
+            MemorySegment weights = preparedWeights(pd, fc.weight(), new long[] {fc.outChannels(), fc.inChannels(), k, k},
+                    Dnnl.TAG_ABCD);
             MemorySegment bias = own(dnnl.memory(biasDesc, null));
             MemorySegment.copy(fc.bias(), 0, dnnl.data(bias, 4L * fc.outChannels()), ValueLayout.JAVA_FLOAT, 0, fc.outChannels());
             Act dst = sumInto != null ? sumInto : act(fc.outChannels(), oh, ow);
@@ -272,21 +260,7 @@ public final class Bf16Encoder implements AutoCloseable {
             note(pd, projWeight.name());
             MemorySegment src = own(dnnl.memory(srcDesc, grid.slab()));
             MemorySegment dst = own(dnnl.memory(dstDesc, output));
-            MemorySegment weights = own(dnnl.memory(dnnl.weightsOf(pd), null));
-            MemorySegment userDesc = dnnl.desc(new long[] {in, dim}, Dnnl.F32, Dnnl.TAG_BA);
-            try (Arena scratch = Arena.ofConfined()) {
-                float[] w = projWeight.toFloatArray();
-                MemorySegment user = scratch.allocate(4L * w.length, 64);
-                MemorySegment.copy(w, 0, user, ValueLayout.JAVA_FLOAT, 0, w.length);
-                MemorySegment userMemory = dnnl.memory(userDesc, user);
-                try {
-                    reorderNow(userMemory, weights);
-                } finally {
-                    dnnl.destroyMemory(userMemory);
-                }
-            } finally {
-                dnnl.destroyDesc(userDesc);
-            }
+            MemorySegment weights = preparedWeights(pd, projWeight.toFloatArray(), new long[] {in, dim}, Dnnl.TAG_BA);
             MemorySegment bias = own(dnnl.memory(biasDesc, null));
             float[] b = projBias.toFloatArray();
             MemorySegment.copy(b, 0, dnnl.data(bias, 4L * dim), ValueLayout.JAVA_FLOAT, 0, dim);
@@ -383,6 +357,28 @@ public final class Bf16Encoder implements AutoCloseable {
             inplanes = 4 * planes;
         }
         return largest;
+    }
+
+    /**
+     * Native memory (owned by this encoder) in the layout {@code pd} wants for its weights, holding
+     * {@code values}: float32 of shape {@code dims} in {@code tag} order, reordered once, now.
+     */
+    private MemorySegment preparedWeights(MemorySegment pd, float[] values, long[] dims, int tag) {
+        MemorySegment weights = own(dnnl.memory(dnnl.weightsOf(pd), null));
+        MemorySegment userDesc = dnnl.desc(dims, Dnnl.F32, tag);
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment user = scratch.allocate(4L * values.length, 64);
+            MemorySegment.copy(values, 0, user, ValueLayout.JAVA_FLOAT, 0, values.length);
+            MemorySegment userMemory = dnnl.memory(userDesc, user);
+            try {
+                reorderNow(userMemory, weights);
+            } finally {
+                dnnl.destroyMemory(userMemory);
+            }
+        } finally {
+            dnnl.destroyDesc(userDesc);
+        }
+        return weights;
     }
 
     @Override

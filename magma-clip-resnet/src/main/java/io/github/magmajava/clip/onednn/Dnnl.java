@@ -222,6 +222,10 @@ public final class Dnnl {
         Path dir = Path.of(System.getProperty("java.io.tmpdir"), "magma-onednn-" + VERSION + "-" + System.getProperty("user.name"));
         try {
             Files.createDirectories(dir);
+            if (!ownedByUsAlone(dir)) {
+                // A shared temporary directory: another user could have planted a library there.
+                dir = Files.createTempDirectory("magma-onednn-" + VERSION + "-");
+            }
             for (String name : new String[] {"libgomp.so.1", "libdnnl.so.3"}) {
                 Path target = dir.resolve(name);
                 try (InputStream in = Dnnl.class.getResourceAsStream(RESOURCES + name)) {
@@ -240,6 +244,22 @@ public final class Dnnl {
             return dir;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot extract oneDNN 3 into " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Whether {@code dir} belongs to this process's user and no one else may write to it. */
+    private static boolean ownedByUsAlone(Path dir) {
+        try {
+            var attributes = Files.readAttributes(dir, java.nio.file.attribute.PosixFileAttributes.class);
+            var permissions = attributes.permissions();
+            boolean ours = attributes.owner().getName().equals(System.getProperty("user.name"));
+            if (ours && (permissions.contains(java.nio.file.attribute.PosixFilePermission.GROUP_WRITE)
+                    || permissions.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE))) {
+                Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+            }
+            return ours;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
         }
     }
 
