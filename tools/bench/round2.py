@@ -4,14 +4,15 @@ table on stdout and docs/performance-round2.png.
 
     /usr/bin/python3 tools/bench/round2.py tools/bench/results/2026-12-05-round2
 
-The folder holds what the commands in docs/performance.md ("Round 2") write: ggml-q8/ and
-ggml-f16/ (tools/bench/ggml/compare.sh), bench-exact.json and bench-fast.json (./magma bench
+The folder holds what the commands in docs/performance.md ("Round 2") write: ggml-*/
+(tools/bench/ggml/compare.sh; every round of every such folder counts), bench-exact.json and bench-fast.json (./magma bench
 --json), pytorch-stages.json and pytorch-lm-head.json (tools/bench/pytorch_baseline.py --only 'stage',
 --only 'gemv/LM_HEAD'), and
 jmh-stages-exact.json / jmh-stages-fast.json (GptjBlockBenchmark.prefill160, ImageEncodeBenchmark).
 Needs matplotlib (Debian: python3-matplotlib).
 """
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -43,12 +44,17 @@ def main():
         pt["results"].update(load(folder / "pytorch-lm-head.json")["results"])
     exact = load(folder / "bench-exact.json")
     fast = load(folder / "bench-fast.json")
-    ggml = {}
-    for sub in ("ggml-q8", "ggml-f16"):
-        summary = folder / sub / "summary.json"
-        if summary.exists():
-            for side, m in load(summary)["medians"].items():
-                ggml[side] = m
+    # compare.sh runs: every round of every ggml-* folder (a later --rounds run adds to the earlier)
+    rounds = {}
+    for run in sorted(folder.glob("ggml-*/r*-*.json")):
+        side = run.stem.split("-", 1)[1]
+        rounds.setdefault(side, []).append(load(run))
+    ggml = {side: {key: statistics.median(r[key] for r in runs) for key in ("decodeTokensPerSecond", "prefillSeconds",
+                                                                             "decodeWeightGBps", "loadSeconds")}
+            | {"rounds": len(runs)} for side, runs in rounds.items()}
+    for side, m in sorted(ggml.items()):
+        print(f"{side}: median of {m['rounds']} rounds: decode {m['decodeTokensPerSecond']:.3f} tok/s, "
+              f"{m['decodeWeightGBps']:.1f} GB/s, prefill {m['prefillSeconds']:.2f} s, load {m['loadSeconds']:.2f} s")
 
     # PyTorch's first token: image prefix + 28 block prefills + the LM head on the last row.
     torch_ttft = {dt: (torch_ms(pt, f"stage/image_encode/{dt}") + LAYERS * torch_ms(pt, f"stage/block_prefill_160/{dt}")
