@@ -97,7 +97,7 @@ final class BenchCommand implements Callable<Integer> {
                     + " (made on first use, ~" + CliFormat.bytes(weightBytes(MagmaWeights.expectedShapes(model), n -> true)) + ")...");
             file = SyntheticCheckpoint.ensure(model, CacheDirectory.resolve(), 0);
         }
-        if (compute.weights == WeightFormat.Q8) {
+        if (compute.format.weights == WeightFormat.Q8) {
             err.println("bench: int8 weights from " + Q8Cache.file(file, CacheDirectory.resolve()) + " (quantized on first use)...");
         }
         GenerationRequest request = new GenerationRequest(ImageInput.preprocessed(randomImage(model)),
@@ -257,8 +257,8 @@ final class BenchCommand implements Callable<Integer> {
         Map<String, Long> memory = CliFormat.memoryKiB();
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode r = mapper.createObjectNode();
-        String precision = kind == ComputeOptions.BackendKind.ipu ? "exact" : compute.precision.cliName();
-        r.put("config", model.name()).put("backend", kind.name()).put("weights", compute.weights.cliName()).put("threads", cores)
+        String precision = kind == ComputeOptions.BackendKind.ipu ? "exact" : compute.format.precision.cliName();
+        r.put("config", model.name()).put("backend", kind.name()).put("weights", compute.format.weights.cliName()).put("threads", cores)
                 .put("precision", precision).put("sequenceMode", compute.layout.sequenceMode.cliName());
         r.put("promptTokens", promptTokens).put("prefillTokens", prefillTokens).put("newTokens", newTokens).put("runs", timed.size());
         r.put("readBandwidthGBps", bandwidth);
@@ -286,7 +286,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         out.printf("magma bench: %s backend, %s, %s weights, %s precision, %s, %d threads, %d image + %d prompt tokens, %d new tokens,"
-                + " median of %d runs%n", kind, model.name(), compute.weights.cliName(), precision,
+                + " median of %d runs%n", kind, model.name(), compute.format.weights.cliName(), precision,
                 compute.layout.sequenceMode.cliName(), cores, model.visual().imageTokens(), promptTokens, newTokens, timed.size());
         out.printf("  %-26s %10.2f GB/s (best of %d probes: %d threads, %s, prefetch %d B)%n", "read bandwidth", bandwidth,
                 probe.probes().size(), best.threads(), best.pattern().name().toLowerCase(java.util.Locale.ROOT), best.prefetchBytes());
@@ -316,7 +316,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             long n = Tensor.numel(e.getValue());
             boolean matrix = e.getValue().length == 2;
-            total += compute.weights == WeightFormat.Q8 && matrix ? n * (1 + 2.0 / Q8Quantizer.BLOCK) : n * 2.0;
+            total += compute.format.weights == WeightFormat.Q8 && matrix ? n * (1 + 2.0 / Q8Quantizer.BLOCK) : n * 2.0;
         }
         return (long) total;
     }

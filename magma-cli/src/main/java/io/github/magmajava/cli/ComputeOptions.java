@@ -2,15 +2,11 @@ package io.github.magmajava.cli;
 
 import io.github.magmajava.Magma;
 import io.github.magmajava.backend.Precision;
-import io.github.magmajava.quant.WeightFormat;
-import java.util.Locale;
 import io.github.magmajava.ipu.IpuBackend;
-import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.TypeConversionException;
 
 /** How a loaded model computes: the options {@code generate} and {@code bench} share (a picocli mixin). */
 final class ComputeOptions {
@@ -35,17 +31,8 @@ final class ComputeOptions {
                     + " (default: one per available processor).")
     Integer threads;
 
-    @Option(names = "--weights", defaultValue = "fp16", converter = OptionValues.Weights.class,
-            description = "fp16: as stored; q8: int8 blocks, half the bytes per decoded token, made once into the cache"
-                    + " directory ($MAGMA_CACHE_DIR, default ~/.cache/magma-java) (default: ${DEFAULT-VALUE}, or q8 for a file"
-                    + " made by convert --weights q8).")
-    WeightFormat weights;
-
-    @Option(names = "--precision", defaultValue = "exact", converter = PrecisionConverter.class, paramLabel = "exact|fast",
-            description = "exact: float32 throughout, PyTorch's results within float rounding; fast: the image encoder and the"
-                    + " prompt's GEMMs in bfloat16, about twice as fast to the first token, image embeddings within 7e-3 and"
-                    + " logits within 5e-3 of their range of PyTorch's, the same greedy tokens on the test fixtures (docs/performance.md, Precision) (default: ${DEFAULT-VALUE}).")
-    Precision precision;
+    @Mixin
+    ModelFormatOptions format = new ModelFormatOptions();
 
     @Option(names = "--prefill-chunk", paramLabel = "ROWS", converter = OptionValues.Positive.class,
             description = "Prompt positions run per scheduling turn, between the decode steps of other generations"
@@ -69,8 +56,8 @@ final class ComputeOptions {
         if (backend == BackendKind.cpu && layout.ipuOnlyOption() != null) {
             throw new ParameterException(spec.commandLine(), layout.ipuOnlyOption() + " applies to --backend ipu");
         }
-        if (backend == BackendKind.ipu && precision != Precision.EXACT) {
-            throw new ParameterException(spec.commandLine(), "--precision " + precision.cliName() + " applies to --backend cpu"
+        if (backend == BackendKind.ipu && format.precision != Precision.EXACT) {
+            throw new ParameterException(spec.commandLine(), "--precision " + format.precision.cliName() + " applies to --backend cpu"
                     + " (the ipu backend's host runtime computes in float32)");
         }
         if (threads != null) {
@@ -80,7 +67,7 @@ final class ComputeOptions {
             builder.prefillChunk(prefillChunk);
         }
         if (kind == BackendKind.cpu) {
-            builder.precision(precision);
+            builder.precision(format.precision);
         }
         if (kind == BackendKind.ipu) {
             builder.backend(model -> {
@@ -91,23 +78,12 @@ final class ComputeOptions {
         }
         if (spec.commandLine().getParseResult().hasMatchedOption("--weights")) {
             // Unset, a file converted with --weights q8 runs on its own int8 weights (docs/convert.md).
-            builder.weights(weights);
+            builder.weights(format.weights);
         }
         return builder.sequenceMode(layout.sequenceMode);
     }
 
     int threadCount() {
         return threads != null ? threads : Runtime.getRuntime().availableProcessors();
-    }
-
-    static final class PrecisionConverter implements ITypeConverter<Precision> {
-        @Override
-        public Precision convert(String value) {
-            try {
-                return Precision.valueOf(value.trim().toUpperCase(Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                throw new TypeConversionException("--precision must be exact or fast, found '" + value + "'");
-            }
-        }
     }
 }

@@ -70,7 +70,7 @@ final class GenerateCommand implements Callable<Integer> {
             builder.config(config.resolve());
         }
         compute.applyTo(builder, spec);
-        if (compute.weights == WeightFormat.Q8 && Files.isRegularFile(checkpoint) && !Q8Cache.isCurrent(checkpoint, CacheDirectory.resolve())
+        if (compute.format.weights == WeightFormat.Q8 && Files.isRegularFile(checkpoint) && !Q8Cache.isCurrent(checkpoint, CacheDirectory.resolve())
                 && !CheckpointConverter.holdsInt8(checkpoint)) {
             spec.commandLine().getErr().println("int8 weights: quantizing " + checkpoint + " into "
                     + Q8Cache.file(checkpoint, CacheDirectory.resolve()) + " (first use only)");

@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
 @Command(name = "magma", mixinStandardHelpOptions = true, versionProvider = MagmaCli.Version.class,
         description = "MAGMA (image + prompt -> text) on the JVM.",
         subcommands = {DownloadCommand.class, GenerateCommand.class, ChatCommand.class, ServeCommand.class, ConvertCommand.class,
-                BenchCommand.class,
+                CaptionBatchCommand.class, BenchCommand.class,
                 PlanCommand.class, InspectCommand.class, TokenizeCommand.class, PreprocessCommand.class,
                 CommandLine.HelpCommand.class})
 public final class MagmaCli {
