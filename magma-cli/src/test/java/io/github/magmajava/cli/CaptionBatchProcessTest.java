@@ -55,10 +55,15 @@ class CaptionBatchProcessTest {
 
     /** {@code java @spark-driver.args -cp SPARK:THIS_CLASSPATH main args}, through tools/magma-java. */
     private static Run run(String main, String... args) throws IOException, InterruptedException {
+        return run(true, main, args);
+    }
+
+    /** As {@link #run(String, String...)}; without this JVM's class path, the JVM has Spark's jars alone (spark-submit's). */
+    static Run run(boolean withTestClassPath, String main, String... args) throws IOException, InterruptedException {
         String sparkJars = Files.readString(Path.of(System.getProperty("magma.spark.classpath"))).strip();
         List<String> command = new ArrayList<>(List.of(ROOT.resolve("tools/magma-java").toString(), System.getProperty("java.home"),
-                "@" + System.getProperty("magma.spark.args"), "-cp", sparkJars + java.io.File.pathSeparator
-                        + System.getProperty("java.class.path"), main));
+                "@" + System.getProperty("magma.spark.args"), "-cp", sparkJars + (withTestClassPath ? java.io.File.pathSeparator
+                        + System.getProperty("java.class.path") : ""), main));
         command.addAll(Arrays.asList(args));
         Path out = dir.resolve("stdout");
         Path err = dir.resolve("stderr");
@@ -77,14 +82,19 @@ class CaptionBatchProcessTest {
 
     /** What Magma.generate answers for each image, sampled with the image's row seed. */
     private static List<String> expectedRows() throws IOException {
+        return expectedRows(new SamplingOptions(4, 1.3f, 0, 0.9f, 11), "Q: what is this? A:", false);
+    }
+
+    /** What Magma.generate answers for each image (keyed by its path, or its file: URI as binaryFile gives it). */
+    static List<String> expectedRows(SamplingOptions sampling, String prompt, boolean uriKeys) throws IOException {
         List<String> rows = new ArrayList<>();
         try (Magma magma = Magma.builder(TINY.resolve("model.pt")).config(MagmaConfig.fromJson(TINY.resolve("config.json")))
                 .threads(2).load()) {
             for (String name : IMAGES.stream().sorted().toList()) {
-                String path = images.resolve(name).toString();
-                SamplingOptions options = new SamplingOptions(4, 1.3f, 0, 0.9f, RowSeed.of(11, path));
-                Generation g = magma.generate(new GenerationRequest(ImageInput.file(Path.of(path)), "Q: what is this? A:", options,
-                        false), TokenListener.NONE);
+                Path file = images.resolve(name);
+                String path = uriKeys ? "file:" + file : file.toString();
+                SamplingOptions options = sampling.withSeed(RowSeed.of(sampling.seed(), path));
+                Generation g = magma.generate(new GenerationRequest(ImageInput.file(file), prompt, options, false), TokenListener.NONE);
                 rows.add(path + " | " + g.text() + " | " + Arrays.toString(g.tokens()));
             }
         }
@@ -158,6 +168,37 @@ class CaptionBatchProcessTest {
         assertThat(rows).hasSize(IMAGES.size() + 1);
         assertThat(rows.stream().filter(r -> r.get("error") == null || r.get("error").isNull()).map(CaptionBatchProcessTest::row)
                 .toList()).containsExactlyElementsOf(expectedRows());
+    }
+
+    @Test
+    void theBundleJarRunsUnderSparkSubmit() throws Exception {
+        Path target = ROOT.resolve("magma-spark/target");
+        Path bundle;
+        try (Stream<Path> s = Files.list(target)) {
+            bundle = s.filter(p -> p.getFileName().toString().endsWith("-bundle.jar")).findFirst().orElseThrow(() -> new AssertionError(
+                    "no magma-spark bundle jar in " + target + ": package magma-spark first (tools/mvn verify does)"));
+        }
+        Path out = dir.resolve("submitted");
+        Run run = run(false, "org.apache.spark.deploy.SparkSubmit", "--master", "local[2]", "--conf", "spark.ui.enabled=false",
+                "--class", "io.github.magmajava.spark.CaptionImages", bundle.toString(), "--input", images.toString(), "--output",
+                out.toString(), "--format", "json", "--checkpoint", TINY.resolve("model.pt").toString(), "--model-config",
+                TINY.resolve("config.json").toString(), "--temperature", "0.9", "--seed", "3", "--max-out-tokens", "3",
+                "--prompt", "A photo of");
+        assertThat(run.exit()).as(run.err()).isZero();
+
+        List<JsonNode> rows = new ArrayList<>();
+        try (Stream<Path> s = Files.list(out)) {
+            for (Path part : s.filter(p -> p.getFileName().toString().startsWith("part-")).toList()) {
+                for (String line : Files.readAllLines(part, StandardCharsets.UTF_8)) {
+                    rows.add(JSON.readTree(line));
+                }
+            }
+        }
+        assertThat(rows).hasSize(IMAGES.size() + 1);
+        assertThat(rows.stream().filter(r -> r.get("error").isNull()).map(CaptionBatchProcessTest::row).sorted().toList())
+                .containsExactlyElementsOf(expectedRows(new SamplingOptions(3, 0.9f, 0, 0.9f, 3), "A photo of", true));
+        assertThat(rows.stream().filter(r -> !r.get("error").isNull()).map(r -> r.get("error").asText()).toList())
+                .singleElement().asString().contains("notes.txt");
     }
 
     @Test
