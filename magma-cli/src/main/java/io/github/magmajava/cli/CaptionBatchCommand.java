@@ -90,43 +90,57 @@ final class CaptionBatchCommand implements Callable<Integer> {
             throw new IOException("--checkpoint " + model + ": No such file");
         }
         CaptionBatch.Job job = new CaptionBatch.Job(inputs, output, CaptionBatch.Format.valueOf(format.name().toUpperCase(Locale.ROOT)),
-                overwrite, master, prompt, new CaptionBatch.Model(model.toString(), modelConfig(), modelFormat.weights,
+                overwrite, master, prompt, new CaptionBatch.Model(model.toString(), modelConfig(), weights(),
                         modelFormat.precision, threadsPerTask != null ? threadsPerTask : 0), sampling.toOptions());
-        CaptionBatch.Result r = CaptionBatch.run(job, new CaptionBatch.Listener() {
-            private final StatusLine line = StatusLine.open(quiet);
-            private final boolean terminal = !quiet && Boolean.getBoolean(StatusLine.TERMINAL_PROPERTY);
-            private long lastPrinted = System.nanoTime();
-            private int lastDone;
-            private final long start = System.nanoTime();
-
-            @Override
-            public void onStart(int files, int tasks, String on) {
-                if (!quiet) {
-                    err.printf(Locale.ROOT, "caption-batch: %d files, %d tasks on %s%n", files, tasks, on);
-                    err.flush();
-                }
-            }
-
-            @Override
-            public void onProgress(int done, int tasks, long imagesAbout, int images) {
-                String text = String.format(Locale.ROOT, "%d/%d tasks, about %d/%d images, %.2f images/s", done, tasks, imagesAbout,
-                        images, imagesAbout / ((System.nanoTime() - start) / 1e9));
-                if (terminal) {
-                    line.show("captioning", ": " + text);
-                    if (done == tasks) {
-                        line.clear();
-                    }
-                } else if (!quiet && done != lastDone && System.nanoTime() - lastPrinted > 5_000_000_000L) {
-                    err.println("caption-batch: " + text);
-                    err.flush();
-                    lastPrinted = System.nanoTime();
-                    lastDone = done;
-                }
-            }
-        });
+        CaptionBatch.Result r;
+        try (StatusLine line = StatusLine.open(quiet)) {
+            r = CaptionBatch.run(job, new Progress(line, err));
+        }
         err.printf(Locale.ROOT, "caption-batch: %d answered, %d errors, %.1f s (%.2f images/s) -> %s%n", r.answered(), r.errors(),
                 r.seconds(), r.files() / r.seconds(), output);
         return 0;
+    }
+
+    /** --weights when given; null: as the checkpoint holds them (q8 for a file converted with --weights q8). */
+    private io.github.magmajava.quant.WeightFormat weights() {
+        return spec.commandLine().getParseResult().hasMatchedOption("--weights") ? modelFormat.weights : null;
+    }
+
+    /** Spark's task counts as our status line on a terminal, otherwise a line at most every 5 seconds. */
+    private final class Progress implements CaptionBatch.Listener {
+        private final StatusLine line;
+        private final PrintWriter err;
+        private final boolean terminal = !quiet && Boolean.getBoolean(StatusLine.TERMINAL_PROPERTY);
+        private final long start = System.nanoTime();
+        private long lastPrinted = start;
+        private int lastDone;
+
+        Progress(StatusLine line, PrintWriter err) {
+            this.line = line;
+            this.err = err;
+        }
+
+        @Override
+        public void onStart(int files, int tasks, String on) {
+            if (!quiet) {
+                err.printf(Locale.ROOT, "caption-batch: %d files, %d tasks on %s%n", files, tasks, on);
+                err.flush();
+            }
+        }
+
+        @Override
+        public void onProgress(int done, int tasks, long imagesAbout, int images) {
+            String text = String.format(Locale.ROOT, "%d/%d tasks, about %d/%d images, %.2f images/s", done, tasks, imagesAbout,
+                    images, imagesAbout / ((System.nanoTime() - start) / 1e9));
+            if (terminal) {
+                line.show("captioning", ": " + text);
+            } else if (!quiet && done != lastDone && System.nanoTime() - lastPrinted > 5_000_000_000L) {
+                err.println("caption-batch: " + text);
+                err.flush();
+                lastPrinted = System.nanoTime();
+                lastDone = done;
+            }
+        }
     }
 
     /** A preset's name, a JSON file's absolute path, or empty: detected from the shapes. */

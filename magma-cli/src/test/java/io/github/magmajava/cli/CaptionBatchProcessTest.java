@@ -77,12 +77,12 @@ class CaptionBatchProcessTest {
         return run(MagmaCli.class.getName(), "caption-batch", "--input", images.toString(), "--output", output.toString(),
                 "--format", format, "--checkpoint", TINY.resolve("model.pt").toString(), "--model-config",
                 TINY.resolve("config.json").toString(), "--master", "local[2]", "--prompt", "Q: what is this? A:",
-                "--max-out-tokens", "4", "--temperature", "1.3", "--seed", "11");
+                "--max-out-tokens", "4", "--temperature", "3", "--top-p", "1", "--seed", "11");
     }
 
     /** What Magma.generate answers for each image, sampled with the image's row seed. */
     private static List<String> expectedRows() throws IOException {
-        return expectedRows(new SamplingOptions(4, 1.3f, 0, 0.9f, 11), "Q: what is this? A:", false);
+        return expectedRows(new SamplingOptions(4, 3f, 0, 1f, 11), "Q: what is this? A:", false);
     }
 
     /** What Magma.generate answers for each image (keyed by its path, or its file: URI as binaryFile gives it). */
@@ -182,7 +182,7 @@ class CaptionBatchProcessTest {
         Run run = run(false, "org.apache.spark.deploy.SparkSubmit", "--master", "local[2]", "--conf", "spark.ui.enabled=false",
                 "--class", "io.github.magmajava.spark.CaptionImages", bundle.toString(), "--input", images.toString(), "--output",
                 out.toString(), "--format", "json", "--checkpoint", TINY.resolve("model.pt").toString(), "--model-config",
-                TINY.resolve("config.json").toString(), "--temperature", "0.9", "--seed", "3", "--max-out-tokens", "3",
+                TINY.resolve("config.json").toString(), "--temperature", "3", "--top-p", "1", "--seed", "3", "--max-out-tokens", "3",
                 "--prompt", "A photo of");
         assertThat(run.exit()).as(run.err()).isZero();
 
@@ -196,7 +196,7 @@ class CaptionBatchProcessTest {
         }
         assertThat(rows).hasSize(IMAGES.size() + 1);
         assertThat(rows.stream().filter(r -> r.get("error").isNull()).map(CaptionBatchProcessTest::row).sorted().toList())
-                .containsExactlyElementsOf(expectedRows(new SamplingOptions(3, 0.9f, 0, 0.9f, 3), "A photo of", true));
+                .containsExactlyElementsOf(expectedRows(new SamplingOptions(3, 3f, 0, 1f, 3), "A photo of", true));
         assertThat(rows.stream().filter(r -> !r.get("error").isNull()).map(r -> r.get("error").asText()).toList())
                 .singleElement().asString().contains("notes.txt");
     }

@@ -68,12 +68,14 @@ public final class CaptionBatch {
         }
     }
 
-    /** The model parameters of {@link MagmaCaptioner}: modelConfig empty to detect it, threadsPerTask 0 for spark.task.cpus. */
+    /**
+     * The model parameters of {@link MagmaCaptioner}: modelConfig empty to detect it, weights null
+     * for the checkpoint's own, threadsPerTask 0 for spark.task.cpus.
+     */
     public record Model(String checkpoint, String modelConfig, WeightFormat weights, Precision precision, int threadsPerTask) {
         public Model {
             Objects.requireNonNull(checkpoint, "checkpoint");
             Objects.requireNonNull(modelConfig, "modelConfig");
-            Objects.requireNonNull(weights, "weights");
             Objects.requireNonNull(precision, "precision");
         }
     }
@@ -158,7 +160,7 @@ public final class CaptionBatch {
     static MagmaCaptioner captioner(Job job) {
         Model m = job.model();
         SamplingOptions o = job.sampling();
-        return new MagmaCaptioner().setCheckpoint(m.checkpoint()).setModelConfig(m.modelConfig()).setWeights(m.weights().cliName())
+        return new MagmaCaptioner().setCheckpoint(m.checkpoint()).setModelConfig(m.modelConfig()).setWeights(m.weights() == null ? "" : m.weights().cliName())
                 .setPrecision(m.precision().cliName()).setThreadsPerTask(m.threadsPerTask()).setMaxNewTokens(o.maxNewTokens())
                 .setTemperature(o.temperature()).setTopK(o.topK()).setTopP(o.topP()).setSeed(o.seed()).setImageCol("path")
                 .setKeyCol("path").setPromptCol("prompt").setOutputCol("answer").setErrorCol("error").setTokensCol("tokens")

@@ -66,7 +66,7 @@ public final class CaptionImages {
                 .setTokensCol("tokens").setMillisCol("millis");
         try {
             c.setModelConfig(o.getOrDefault("--model-config", "")).setPrompt(o.getOrDefault("--prompt", "A picture of"))
-                    .setWeights(o.getOrDefault("--weights", "fp16")).setPrecision(o.getOrDefault("--precision", "exact"))
+                    .setWeights(o.getOrDefault("--weights", "")).setPrecision(o.getOrDefault("--precision", "exact"))
                     .setThreadsPerTask(Integer.parseInt(o.getOrDefault("--threads-per-task", "0")))
                     .setMaxNewTokens(Integer.parseInt(o.getOrDefault("--max-out-tokens", String.valueOf(d.maxNewTokens()))))
                     .setTemperature(Double.parseDouble(o.getOrDefault("--temperature", String.valueOf(d.temperature()))))

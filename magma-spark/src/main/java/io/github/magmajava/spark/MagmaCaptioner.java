@@ -97,8 +97,9 @@ public final class MagmaCaptioner extends Transformer implements DefaultParamsWr
         topK = new IntParam(this, "topK", "keep the k most likely tokens; 0 keeps all", ParamValidators.gtEq(0));
         topP = new DoubleParam(this, "topP", "nucleus sampling mass in (0, 1]", ParamValidators.inRange(0, 1, false, true));
         seed = new LongParam(this, "seed", "the sampling seed, mixed with each row's key");
-        weights = new Param<>(this, "weights", "fp16 (as stored) or q8 (int8 blocks, made once per node into its cache directory)",
-                ParamValidators.inArray(new String[] {"fp16", "q8"}));
+        weights = new Param<>(this, "weights", "fp16, q8 (int8 blocks, made once per node into its cache directory), or empty:"
+                + " as the checkpoint holds them (q8 for a file converted with --weights q8)",
+                ParamValidators.inArray(new String[] {"", "fp16", "q8"}));
         precision = new Param<>(this, "precision", "exact (float32, PyTorch within rounding) or fast (bfloat16 image encoder and"
                 + " prompt GEMMs)", ParamValidators.inArray(new String[] {"exact", "fast"}));
         threadsPerTask = new IntParam(this, "threadsPerTask", "the model's worker threads per concurrent task (the executor's"
@@ -119,7 +120,7 @@ public final class MagmaCaptioner extends Transformer implements DefaultParamsWr
         setDefault(topK, d.topK());
         setDefault(topP, (double) d.topP());
         setDefault(seed, d.seed());
-        setDefault(weights, WeightFormat.FP16.cliName());
+        setDefault(weights, "");
         setDefault(precision, Precision.EXACT.cliName());
         setDefault(threadsPerTask, 0);
         setDefault(maxImageBytes, 64L << 20);
@@ -172,9 +173,11 @@ public final class MagmaCaptioner extends Transformer implements DefaultParamsWr
         if (value(checkpoint).isBlank()) {
             throw new IllegalArgumentException("MagmaCaptioner's checkpoint parameter is not set (setCheckpoint)");
         }
-        PartitionCaptioner.Settings settings = new PartitionCaptioner.Settings(value(checkpoint), value(modelConfig),
-                WeightFormat.parse(value(weights)), Precision.valueOf(value(precision).toUpperCase(Locale.ROOT)), value(threadsPerTask),
-                value(maxNewTokens), (float) value(temperature), value(topK), (float) value(topP), value(seed), value(prompt), value(maxImageBytes), !value(tokensCol).isEmpty(), !value(millisCol).isEmpty());
+        WeightFormat format = value(weights).isEmpty() ? null : WeightFormat.parse(value(weights));
+        PartitionCaptioner.Settings settings = new PartitionCaptioner.Settings(value(checkpoint), value(modelConfig), format,
+                Precision.valueOf(value(precision).toUpperCase(Locale.ROOT)), value(threadsPerTask), value(maxNewTokens),
+                (float) value(temperature), value(topK), (float) value(topP), value(seed), value(prompt), value(maxImageBytes),
+                !value(tokensCol).isEmpty(), !value(millisCol).isEmpty());
         List<String> names = Arrays.asList(in.fieldNames());
         String image = value(imageCol);
         PartitionCaptioner.Columns columns = new PartitionCaptioner.Columns(in.fieldIndex(image),

@@ -17,15 +17,15 @@ import java.util.Objects;
 /**
  * Which model an executor loads, and how: the checkpoint (a path on the executor's file system or
  * an http(s) URL, downloaded once per node into its cache directory), the model config (a preset
- * name, a JSON file, or empty to detect it from the shapes), the weight format, the precision and
- * the backend's worker threads. Equal specs share one loaded model per JVM ({@link ExecutorModels}).
+ * name, a JSON file, or empty to detect it from the shapes), the weight format (null: as the
+ * checkpoint holds them, fp16 or, for a file converted with {@code --weights q8}, int8), the
+ * precision and the backend's worker threads. Equal specs share one loaded model per JVM ({@link ExecutorModels}).
  */
 public record ModelSpec(String checkpoint, String modelConfig, WeightFormat weights, Precision precision, int threads)
         implements Serializable {
     public ModelSpec {
         Objects.requireNonNull(checkpoint, "checkpoint");
         Objects.requireNonNull(modelConfig, "modelConfig");
-        Objects.requireNonNull(weights, "weights");
         Objects.requireNonNull(precision, "precision");
         if (checkpoint.isBlank()) {
             throw new IllegalArgumentException("the checkpoint parameter is not set: give a path on every executor or an http(s) URL");
@@ -58,7 +58,10 @@ public record ModelSpec(String checkpoint, String modelConfig, WeightFormat weig
                         + ": copy it to that path on every node, or put it on shared storage mounted there, or give an http(s) URL");
             }
         }
-        Magma.Builder builder = Magma.builder(file).weights(weights).precision(precision).threads(threads);
+        Magma.Builder builder = Magma.builder(file).precision(precision).threads(threads);
+        if (weights != null) {
+            builder.weights(weights);
+        }
         if (!modelConfig.isBlank()) {
             builder.config(config(modelConfig));
         }

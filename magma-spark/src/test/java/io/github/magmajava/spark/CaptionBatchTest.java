@@ -28,7 +28,7 @@ class CaptionBatchTest {
     private static final Path FIXTURES = Path.of(System.getProperty("magma.fixtures"));
     private static final Path TINY = FIXTURES.resolve("magma/tiny_a");
     private static final List<String> IMAGES = List.of("jpeg_444_50x70.jpg", "l_70x53.png", "gif_offset_40x30.gif");
-    private static final SamplingOptions SAMPLING = new SamplingOptions(4, 1.2f, 0, 1f, 9);
+    private static final SamplingOptions SAMPLING = new SamplingOptions(4, 3f, 0, 1f, 9);
 
     @TempDir
     Path dir;
