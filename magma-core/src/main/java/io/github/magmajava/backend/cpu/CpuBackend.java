@@ -38,6 +38,7 @@ public final class CpuBackend implements Backend {
     }
 
     private CpuBackend(int threads, OneDnnMode mode, Q8Weights quantized, int oneDnnMinRows) {
+        JvmRequirements.requireVectorApi();
         checkThreads(threads);
         this.pool = new ForkJoinPool(threads);
         this.decode = new SpinningWorkers(threads);
