@@ -32,6 +32,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 
 /**
  * MAGMA: an image and a prompt in, text out.
@@ -194,6 +196,23 @@ public final class Magma implements AutoCloseable {
                 ? Optional.of(new CapturedTensors(image.size(), image.pixels(), imageTokens, d, embeddings, outcome.logits()))
                 : Optional.empty();
         return loop.generation(outcome, promptIds.length, Duration.ofNanos(t1 - t0), Duration.ofNanos(t2 - t1), tensors);
+    }
+
+    /**
+     * Starts {@code request} on a (virtual) thread of its own and returns at once: the future's
+     * {@code get} gives the answer, its {@code cancel(true)} stops the generation at its next step,
+     * which frees its place among the running generations and its KV cache (the thread is
+     * interrupted, as with {@link #generate}). The listener is told each token on that thread.
+     *
+     * @throws IllegalStateException when the model is closed
+     */
+    public Future<Generation> submit(GenerationRequest request, TokenListener listener) {
+        Objects.requireNonNull(request, "request");
+        Objects.requireNonNull(listener, "listener");
+        checkOpen();
+        FutureTask<Generation> task = new FutureTask<>(() -> generate(request, listener));
+        Thread.ofVirtual().name("magma-submitted").start(task);
+        return task;
     }
 
     /**
