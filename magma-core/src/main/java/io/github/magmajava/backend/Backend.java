@@ -78,7 +78,7 @@ public interface Backend extends AutoCloseable {
     /** In place, max(x, 0). */
     void relu(float[] x, int n);
 
-    /** In place, {@code x[i] += y[i]} for i < n. */
+    /** In place, {@code x[i] += y[i]} for {@code i < n}. */
     void add(float[] x, float[] y, int n);
 
     /** Average pooling of x [channels, h, w] with a k x k window and stride k (floor), into out. */

@@ -14,7 +14,7 @@ public final class TensorFiles {
     /**
      * A {@link TorchCheckpoint} for a zip (a torch.save file) or a bare pickle (so that a legacy
      * torch.save file gets its own clear error), a {@link SafetensorsFile} for a file whose header
-     * starts like safetensors' (a little-endian length, then {@code '{'}).
+     * starts like safetensors' (a little-endian length, then <code>'{'</code>).
      *
      * @throws CheckpointException naming the file when it is neither, or cannot be read
      */
