@@ -1,6 +1,7 @@
 package io.github.magmajava.serve;
 
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -51,10 +52,7 @@ public final class MagmaServer implements AutoCloseable {
     private MagmaServer(ServeOptions options) throws IOException {
         this.options = options;
         this.places = new Semaphore(options.maxConcurrent() + options.queue());
-        this.json = new ObjectMapper();
-        // A data: URL is one long string: let it be as long as a body may be.
-        json.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
-                .maxStringLength((int) Math.min(Integer.MAX_VALUE, options.maxBodyBytes())).maxNestingDepth(64).build());
+        this.json = requestMapper(options);
         this.metrics = new ServerMetrics(() -> model.isDone() && !model.isCompletedExceptionally() ? model.join().workload()
                 : new Magma.Workload(0, 0));
         try (InputStream in = MagmaServer.class.getResourceAsStream("index.html")) {
@@ -253,12 +251,32 @@ public final class MagmaServer implements AutoCloseable {
         if (bytes.length > options.maxBodyBytes()) {
             throw tooLarge(bytes.length);
         }
+        return parseBody(json, bytes);
+    }
+
+    /** The mapper for request bodies: a data: URL is one long string, so it may be as long as a body may be. */
+    static ObjectMapper requestMapper(ServeOptions options) {
+        ObjectMapper json = new ObjectMapper();
+        json.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
+                .maxStringLength((int) Math.min(Integer.MAX_VALUE, options.maxBodyBytes())).maxNestingDepth(64).build());
+        return json;
+    }
+
+    /** The body's JSON tree, or a 400 for a body that is not JSON. */
+    static JsonNode parseBody(ObjectMapper json, byte[] bytes) {
         try {
             return json.readTree(bytes);
         } catch (JsonProcessingException e) {
             String reason = e.getOriginalMessage().replaceAll("\\s*\\(start marker at \\[Source:[^]]*\\][^)]*\\)", "");
+            // A broken limit (nesting deeper than 64) has no location: it was a NullPointerException, a 500.
+            JsonLocation at = e.getLocation();
             throw ApiError.invalid(null, "invalid_json", "the body is not valid JSON: " + reason
-                    + " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")");
+                    + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));
+        } catch (IOException e) {
+            // Not I/O (the bytes are in memory): Jackson's encoding detection, e.g. a body it takes for
+            // UTF-32 holding a code point above U+10FFFF (CharConversionException). Before, this was the
+            // "client went away" path: no answer at all.
+            throw ApiError.invalid(null, "invalid_json", "the body is not valid JSON: " + e.getMessage());
         }
     }
 

@@ -226,6 +226,8 @@ class ServeApiTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
         "malformed JSON|{\"messages\": [|400|invalid_json|",
+        "JSON Jackson takes for UTF-32, above U+10FFFF|UTF32|400|invalid_json|",
+        "nested deeper than 64|NESTED|400|invalid_json|",
         "not an object|[1, 2]|400||",
         "no messages|{\"max_tokens\": 3}|400||messages",
         "no image|{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}|400||messages",
@@ -283,6 +285,9 @@ class ServeApiTest {
             return b.toString();
         }
         return switch (spec) {
+            // Both found by ChatRequestFuzzTest; before the fix the client saw a 500 for each.
+            case "UTF32" -> "{\0\0\0\"messages\": []}";
+            case "NESTED" -> "[".repeat(100) + "]".repeat(100);
             case "ASSISTANT_LAST" -> body(png, "A picture of", b -> ((ArrayNode) b.get("messages")).addObject()
                     .put("role", "assistant").put("content", "a cat")).toString();
             case "TWO_IMAGES" -> body(png, "A picture of", b -> ((ArrayNode) b.at("/messages/0/content")).addObject()
