@@ -228,6 +228,13 @@ class Gpt2TokenizerTest {
         assertThat(tokenizer.encode("!")).containsExactly(0);
     }
 
+    @Test
+    void anIdOutsideTheVocabularyAtIndexZeroIsNamedByItsIndex() {
+        assertThatThrownBy(() -> tokenizer.decode(new int[] {50258}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("ids[0] = 50258 is outside the GPT-2 + <|image|> vocabulary [0, 50258)");
+    }
+
     /**
      * Text of three ids per character ("猫" is three byte tokens) between special tokens: far more
      * ids than characters, so the id buffer grows both while adding the text and for the special
