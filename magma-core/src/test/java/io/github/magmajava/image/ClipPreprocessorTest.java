@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.github.magmajava.image.ImageFixtures.Case;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -112,6 +113,30 @@ class ClipPreprocessorTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs 12 bytes, got 11");
         assertThatThrownBy(() -> new PreprocessedImage(2, new float[12]).at(3, 0, 0))
                 .isInstanceOf(IndexOutOfBoundsException.class);
+    }
+
+    /** CHW layout: channel c, row y, column x at (c * size + y) * size + x; equality by size and values. */
+    @Test
+    void preprocessedImagesAreChannelMajorValues() {
+        float[] values = new float[3 * 2 * 2];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = i;
+        }
+        PreprocessedImage image = new PreprocessedImage(2, values);
+        assertThat(image.at(0, 0, 1)).isEqualTo(1f);
+        assertThat(image.at(0, 1, 0)).isEqualTo(2f);
+        assertThat(image.at(2, 1, 1)).isEqualTo(11f);
+        float[] target = new float[14];
+        image.copyTo(target, 2);
+        assertThat(Arrays.copyOfRange(target, 2, 14)).containsExactly(values);
+        assertThat(target[0]).isZero();
+
+        PreprocessedImage same = new PreprocessedImage(2, values.clone());
+        assertThat(image).isEqualTo(same).hasSameHashCodeAs(same);
+        values[11] = -1;
+        assertThat(image).isNotEqualTo(new PreprocessedImage(2, values));
+        assertThatThrownBy(() -> new PreprocessedImage(0, new float[0]))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("size must be positive, got 0");
     }
 
     /** One shared preprocessor, many threads, every fixture: the same results as one at a time. */

@@ -220,4 +220,42 @@ class Gpt2TokenizerTest {
             }
         }
     }
+
+    @Test
+    void theFirstIdDecodes() {
+        // id 0 is "!", the first byte-level token of r50k_base
+        assertThat(tokenizer.decode(new int[] {0})).isEqualTo("!");
+        assertThat(tokenizer.encode("!")).containsExactly(0);
+    }
+
+    @Test
+    void anIdOutsideTheVocabularyAtIndexZeroIsNamedByItsIndex() {
+        assertThatThrownBy(() -> tokenizer.decode(new int[] {50258}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("ids[0] = 50258 is outside the GPT-2 + <|image|> vocabulary [0, 50258)");
+    }
+
+    /**
+     * Text of three ids per character ("猫" is three byte tokens) between special tokens: far more
+     * ids than characters, so the id buffer grows both while adding the text and for the special
+     * token after it. Every id must survive the growth.
+     */
+    @Test
+    void textOfManyIdsPerCharacterBetweenSpecialTokens() {
+        String cats = "猫".repeat(100);
+        int[] catIds = tokenizer.encode(cats);
+        assertThat(catIds).hasSize(300);
+        for (int i = 0; i < catIds.length; i += 3) {
+            assertThat(Arrays.copyOfRange(catIds, i, i + 3)).as("cat %d", i / 3).containsExactly(CAT);
+        }
+        int eot = Gpt2Tokenizer.END_OF_TEXT;
+        int image = Gpt2Tokenizer.IMAGE;
+        int[] expected = new int[302 + 2];
+        expected[0] = image;
+        System.arraycopy(catIds, 0, expected, 1, 300);
+        expected[301] = eot;
+        expected[302] = HELLO;
+        expected[303] = eot;
+        assertThat(tokenizer.encode("<|image|>" + cats + "<|endoftext|>Hello<|endoftext|>")).containsExactly(expected);
+    }
 }

@@ -111,4 +111,29 @@ class FiltersTest {
         assertThat(fastKept(logits, 6, 0, 0.6f)).containsExactlyInAnyOrder(1, 2, 4);
         assertThat(fastKept(logits, 6, 0, 0.99f)).containsExactlyInAnyOrder(1, 2, 4, 5);
     }
+
+    /** The order is strict and total: equal logits rank by id, and no id ranks above itself. */
+    @Test
+    void rankingIsAStrictTotalOrder() {
+        float[] logits = {2f, 5f, 5f, -1f};
+        assertThat(Ranking.ranksAbove(logits, 1, 0)).isTrue();
+        assertThat(Ranking.ranksAbove(logits, 0, 1)).isFalse();
+        assertThat(Ranking.ranksAbove(logits, 1, 2)).as("equal logits: the lower id first").isTrue();
+        assertThat(Ranking.ranksAbove(logits, 2, 1)).isFalse();
+        for (int id = 0; id < logits.length; id++) {
+            assertThat(Ranking.ranksAbove(logits, id, id)).as("id %d against itself", id).isFalse();
+            assertThat(Ranking.atOrAbove(logits, id, id)).as("a cutoff is in its own prefix").isTrue();
+        }
+    }
+
+    /** Rows of one and two candidates, every filter on: the heaps and buckets at their smallest. */
+    @Test
+    void filtersWorkOnTheSmallestRows() {
+        assertThat(fastKept(new float[] {0.5f}, 1, 0, 0.3f)).containsExactly(0);
+        assertThat(fastKept(new float[] {0.5f}, 1, 1, 0.3f)).containsExactly(0);
+        // two equal logits share one top-p bucket: p = 0.5 keeps the lower id only
+        assertThat(fastKept(new float[] {1f, 1f}, 2, 0, 0.5f)).containsExactly(0);
+        assertThat(fastKept(new float[] {1f, 1f}, 2, 0, 0.6f)).containsExactlyInAnyOrder(0, 1);
+        assertThat(fastKept(new float[] {1f, 1f}, 2, 1, 1f)).containsExactly(0);
+    }
 }

@@ -257,6 +257,14 @@ class StochasticSamplerTest {
                 .withMessage("vocabLimit must be between 1 and the logits length 2, found 3");
     }
 
+    @Test
+    void aOneTokenRowAlwaysDrawsItsOnlyToken() {
+        for (Sampler s : List.of(sampler(1f, 0, 1f, 0), sampler(0.7f, 0, 0.9f, 0), sampler(2f, 1, 0.5f, 0))) {
+            assertThat(s.sample(new float[] {-3f}, 1)).as("%s", s).isZero();
+            assertThat(s.sample(new float[] {-3f, 100f}, 1)).as("%s, limit 1", s).isZero();
+        }
+    }
+
     /** Guards against pathological blow-up (quadratic selection, full sorts), not a speed claim. */
     @Test
     @Timeout(value = 10, unit = TimeUnit.SECONDS)
