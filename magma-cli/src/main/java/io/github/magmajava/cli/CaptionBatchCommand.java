@@ -1,5 +1,6 @@
 package io.github.magmajava.cli;
 
+import io.github.magmajava.quant.WeightFormat;
 import io.github.magmajava.spark.CaptionBatch;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -102,7 +103,7 @@ final class CaptionBatchCommand implements Callable<Integer> {
     }
 
     /** --weights when given; null: as the checkpoint holds them (q8 for a file converted with --weights q8). */
-    private io.github.magmajava.quant.WeightFormat weights() {
+    private WeightFormat weights() {
         return spec.commandLine().getParseResult().hasMatchedOption("--weights") ? modelFormat.weights : null;
     }
 

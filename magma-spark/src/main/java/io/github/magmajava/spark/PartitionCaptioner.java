@@ -12,6 +12,7 @@ import io.github.magmajava.sampling.SamplingOptions;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
 import java.util.regex.Matcher;
@@ -109,7 +110,7 @@ final class PartitionCaptioner implements MapPartitionsFunction<Row, Row> {
         values[n++] = text;
         values[n++] = error;
         if (settings.tokens()) {
-            values[n++] = tokens == null ? null : java.util.Arrays.stream(tokens).boxed().toArray(Integer[]::new);
+            values[n++] = tokens == null ? null : Arrays.stream(tokens).boxed().toArray(Integer[]::new);
         }
         if (settings.millis()) {
             values[n] = millis;
