@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
+import java.util.OptionalInt;
 import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -100,13 +101,18 @@ public final class CaptionBatch {
 
     /** The images local[N] runs at once, or an exception naming {@code --master}'s forms. */
     public static int localCores(String master) {
+        return localMasterCores(master).orElseThrow(() -> new IllegalArgumentException("the master must be local, local[N] or"
+                + " local[*], found '" + master + "'; on a cluster, run MagmaCaptioner with spark-submit (docs/spark.md)"));
+    }
+
+    /** The tasks a local master ({@code local}, {@code local[N]}, {@code local[*]}, with or without retries) runs at once; empty for any other. */
+    static OptionalInt localMasterCores(String master) {
         Matcher m = LOCAL_MASTER.matcher(master.strip());
         if (!m.matches()) {
-            throw new IllegalArgumentException("the master must be local, local[N] or local[*], found '" + master
-                    + "'; on a cluster, run MagmaCaptioner with spark-submit (docs/spark.md)");
+            return OptionalInt.empty();
         }
         String n = m.group(1);
-        return n == null ? 1 : n.equals("*") ? Runtime.getRuntime().availableProcessors() : Integer.parseInt(n);
+        return OptionalInt.of(n == null ? 1 : n.equals("*") ? Runtime.getRuntime().availableProcessors() : Integer.parseInt(n));
     }
 
     /**

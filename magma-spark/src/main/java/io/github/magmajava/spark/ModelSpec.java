@@ -5,13 +5,13 @@ import io.github.magmajava.backend.Precision;
 import io.github.magmajava.config.MagmaConfig;
 import io.github.magmajava.download.DownloadCache;
 import io.github.magmajava.download.DownloadOptions;
+import io.github.magmajava.download.Downloader;
 import io.github.magmajava.quant.WeightFormat;
 import java.io.IOException;
 import java.io.Serializable;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -35,12 +35,6 @@ public record ModelSpec(String checkpoint, String modelConfig, WeightFormat weig
         }
     }
 
-    /** True for an {@code http://} or {@code https://} checkpoint. */
-    boolean isUrl() {
-        String lower = checkpoint.strip().toLowerCase(Locale.ROOT);
-        return lower.startsWith("http://") || lower.startsWith("https://");
-    }
-
     /**
      * Loads the model on this JVM.
      *
@@ -49,7 +43,7 @@ public record ModelSpec(String checkpoint, String modelConfig, WeightFormat weig
      */
     Magma load(String executor) throws IOException {
         Path file;
-        if (isUrl()) {
+        if (Downloader.isHttpUrl(checkpoint)) {
             file = DownloadCache.fetch(URI.create(checkpoint.strip()), DownloadOptions.defaults());
         } else {
             file = Path.of(checkpoint.startsWith("file:") ? URI.create(checkpoint).getPath() : checkpoint);

@@ -15,8 +15,7 @@ import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.OptionalInt;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
@@ -32,8 +31,6 @@ import org.apache.spark.util.SerializableConfiguration;
  * its answer (or its error) in the appended columns.
  */
 final class PartitionCaptioner implements MapPartitionsFunction<Row, Row> {
-    private static final Pattern LOCAL_MASTER = Pattern.compile("local(?:\\[(\\*|\\d+)(?:,\\s*\\d+)?])?");
-
     /** The input row's cells: the image, the row key (-1: the image is the key), the prompt (-1: the fixed prompt). */
     record Columns(int image, boolean imageIsPath, String imageName, int key, int prompt, String promptName) implements Serializable {
     }
@@ -165,10 +162,9 @@ final class PartitionCaptioner implements MapPartitionsFunction<Row, Row> {
         if (conf == null) {
             return processors;
         }
-        Matcher local = LOCAL_MASTER.matcher(conf.get("spark.master", "").strip());
-        if (local.matches()) {
-            String n = local.group(1);
-            return n == null ? 1 : n.equals("*") ? processors : Integer.parseInt(n);
+        OptionalInt local = CaptionBatch.localMasterCores(conf.get("spark.master", ""));
+        if (local.isPresent()) {
+            return local.getAsInt();
         }
         return conf.contains("spark.executor.cores") ? conf.getInt("spark.executor.cores", processors) : processors;
     }
