@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
 import java.nio.file.Path;
-import java.util.Locale;
 
 /**
  * A {@code --checkpoint} value as a local file: an {@code http(s)://} URL is downloaded into its
@@ -35,10 +34,9 @@ final class CheckpointSource {
         return Path.of(value);
     }
 
-    /** True for an {@code http://} or {@code https://} value. */
+    /** True for an {@code http://} or {@code https://} value ({@link Downloader#isHttpUrl}). */
     static boolean isUrl(String value) {
-        String lower = value.strip().toLowerCase(Locale.ROOT);
-        return lower.startsWith("http://") || lower.startsWith("https://");
+        return Downloader.isHttpUrl(value);
     }
 
     /** {@code value} as an http(s) URL. @throws IllegalArgumentException when it is not one */

@@ -236,6 +236,15 @@ public final class Downloader {
         return next;
     }
 
+    /**
+     * True for a value that names an {@code http://} or {@code https://} resource (any case, around
+     * blanks): what a checkpoint option reads as a URL to download rather than a path.
+     */
+    public static boolean isHttpUrl(String value) {
+        String lower = value.strip().toLowerCase(Locale.ROOT);
+        return lower.startsWith("http://") || lower.startsWith("https://");
+    }
+
     private static boolean isHttp(URI url) {
         String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(Locale.ROOT);
         return (scheme.equals("http") || scheme.equals("https")) && url.getHost() != null;
