@@ -275,6 +275,7 @@ public final class Npy {
     /**
      * The header is a Python dict literal such as {@code {'descr': '<f4', 'fortran_order': False,
      * 'shape': (2, 3), }}: string keys, and values that are strings, booleans or integer tuples.
+     * Whitespace is skipped by {@link #peek}, which every step calls before it reads.
      */
     private static final class HeaderParser {
         private final String text;
@@ -318,7 +319,6 @@ public final class Npy {
         }
 
         private Object value() throws IOException {
-            skipSpace();
             if (peek('\'') || peek('"')) {
                 return string();
             }
@@ -348,7 +348,6 @@ public final class Npy {
         }
 
         private long integer() throws IOException {
-            skipSpace();
             int start = pos;
             while (pos < text.length() && Character.isDigit(text.charAt(pos))) {
                 pos++;
@@ -368,7 +367,6 @@ public final class Npy {
         }
 
         private String string() throws IOException {
-            skipSpace();
             if (pos >= text.length() || (text.charAt(pos) != '\'' && text.charAt(pos) != '"')) {
                 throw error("expected a quoted string");
             }

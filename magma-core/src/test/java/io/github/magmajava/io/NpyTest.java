@@ -151,7 +151,19 @@ class NpyTest {
                 Arguments.of("bad-magic", "\u0093NUMPX\u0001\u0000\u0000\u0000".getBytes(StandardCharsets.ISO_8859_1), "magic"),
                 Arguments.of("version-4", npy(4, ok, six), "version 4.0"),
                 Arguments.of("version-1.1", withMinorVersion(npy(1, ok, six), 1), "version 1.1"),
-                Arguments.of("header-cut", Arrays.copyOf(npy(1, ok, six), 40), "header needs"),
+                Arguments.of("magic-only", Arrays.copyOf(npy(1, ok, six), 8), "no \\x93NUMPY magic"),
+                Arguments.of("no-header", Arrays.copyOf(npy(1, "", six), 10), "malformed header at character 0: expected '{'"),
+                Arguments.of("length-cut", Arrays.copyOf(npy(2, ok, six), 11), "the header length field is cut off"),
+                Arguments.of("v2-no-header", Arrays.copyOf(npy(2, "", six), 12), "malformed header at character 0: expected '{'"),
+                Arguments.of("header-cut", Arrays.copyOf(npy(1, ok, six), 40),
+                        "truncated: the header needs " + ok.length() + " bytes, the file has 30 after the length field"),
+                Arguments.of("ends-in-a-digit", npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2", new byte[0]),
+                        "expected ','"),
+                Arguments.of("ends-after-a-comma", npy(1, "{'descr': '<f4', ", new byte[0]), "expected a quoted string"),
+                Arguments.of("ends-in-a-key", npy(1, "{'descr", new byte[0]), "unterminated string"),
+                Arguments.of("ends-after-a-key", npy(1, "{'descr'", new byte[0]), "expected ':'"),
+                Arguments.of("ends-after-a-colon", npy(1, "{'descr': ", new byte[0]), "expected a string, a tuple, True or False"),
+                Arguments.of("after-the-dict", npy(1, ok + " x", six), "unexpected text after the header dict"),
                 Arguments.of("data-cut", Arrays.copyOf(npy(1, ok, six), npy(1, ok, six).length - 1), "truncated"),
                 Arguments.of("trailing", npy(1, ok, new byte[28]), "4 bytes after the data"),
                 Arguments.of("missing-key", npy(1, "{'descr': '<f4', 'shape': (2, 3), }", six), "exactly the keys"),
@@ -250,7 +262,74 @@ class NpyTest {
         a.shape()[0] = 5;
         assertThat(a).isEqualTo(new NpyArray(new long[] {3}, new float[] {1, 2, 3}));
         assertThat(a.hashCode()).isEqualTo(new NpyArray(new long[] {3}, new float[] {1, 2, 3}).hashCode());
+        assertThat(a).isNotEqualTo(new NpyArray(new long[] {1, 3}, new float[] {1, 2, 3}))
+                .isNotEqualTo(new NpyArray(new long[] {3}, new float[] {1, 2, 4})).isNotEqualTo("NpyArray[3]");
+        assertThat(a.hashCode()).isNotEqualTo(new NpyArray(new long[] {1, 3}, new float[] {1, 2, 3}).hashCode());
         assertThatThrownBy(() -> new NpyArray(new long[] {2, 2}, new float[3])).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    /** numpy 2.4's header lengths for float32 arrays of shape (3, 1, ..., 1), ranks 1 to 64 (np.save). */
+    private static final int[] NUMPY_HEADER_LENGTHS = {
+        128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 192, 192,
+        192, 192, 192, 192, 192, 192, 192, 192, 192, 192, 192, 192, 192, 192, 192, 192,
+        192, 192, 192, 256, 256, 256, 256, 256, 256, 256, 256, 256, 256, 256, 256, 256,
+        256, 256, 256, 256, 256, 256, 256, 256, 256, 320, 320, 320, 320, 320, 320, 320};
+
+    /** Ranks 14 and 36 put the text just short of and exactly on a 64-byte boundary. */
+    @Test
+    void headerLengthsAreNumpysForEveryRankItWrites() throws IOException {
+        for (int rank = 1; rank <= 64; rank++) {
+            long[] shape = new long[rank];
+            Arrays.fill(shape, 1);
+            shape[0] = 3;
+            Path file = dir.resolve("r" + rank + ".npy");
+            Npy.write(file, shape, new float[3]);
+            assertThat(Files.size(file) - 12).as("header length at rank %d", rank).isEqualTo(NUMPY_HEADER_LENGTHS[rank - 1]);
+        }
+    }
+
+    /** A header over 64 KiB needs format 2.0, as numpy 2.4 decides it (65536 and 65600 bytes of header here). */
+    @ParameterizedTest
+    @ValueSource(ints = {21817, 21818})
+    void aHeaderTooLongForVersion1IsWrittenAsVersion2(int rank) throws IOException {
+        long[] shape = new long[rank];
+        Arrays.fill(shape, 1);
+        Path file = dir.resolve("long.npy");
+        Npy.write(file, shape, new float[] {2.5f});
+        byte[] bytes = Files.readAllBytes(file);
+        boolean v1 = rank == 21817;
+        assertThat(bytes[6]).as("major version").isEqualTo((byte) (v1 ? 1 : 2));
+        assertThat(bytes.length - 4).as("header length").isEqualTo(v1 ? 65536 : 65600);
+        ByteBuffer length = ByteBuffer.wrap(bytes, 8, 4).order(ByteOrder.LITTLE_ENDIAN);
+        assertThat(v1 ? Short.toUnsignedInt(length.getShort()) : length.getInt()).isEqualTo(v1 ? 65526 : 65588);
+        NpyArray read = Npy.read(file);
+        assertThat(read.rank()).isEqualTo(rank);
+        assertThat(read.data()).containsExactly(2.5f);
+    }
+
+    @Test
+    void python2LongLiteralsInTheShapeAreRead() throws IOException {
+        byte[] file = npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 1L), }", new byte[8]);
+        NpyArray a = Npy.read(new ByteArrayInputStream(file), "old");
+        assertThat(a.rank()).isEqualTo(2);
+        assertThat(a.dim(0)).isEqualTo(2);
+        assertThat(a.dim(1)).isEqualTo(1);
+        assertThat(a.size()).isEqualTo(2);
+        assertThat(a).hasToString("NpyArray[2, 1]");
+    }
+
+    /** Format 3.0 headers are UTF-8, older ones Latin-1: an unknown key shows as it was written. */
+    @Test
+    void headerTextIsUtf8InVersion3AndLatin1Before() {
+        String header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), '\u00e9': True}";
+        String utf8Bytes = new String(header.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
+        assertThatThrownBy(() -> Npy.read(new ByteArrayInputStream(npy(3, utf8Bytes, new byte[4])), "v3"))
+                .hasMessage("v3: the header must have exactly the keys [descr, fortran_order, shape],"
+                        + " found [descr, fortran_order, shape, \u00e9]");
+        assertThatThrownBy(() -> Npy.read(new ByteArrayInputStream(npy(1, header, new byte[4])), "v1"))
+                .hasMessageEndingWith("found [descr, fortran_order, shape, \u00e9]");
+        assertThatThrownBy(() -> Npy.read(new ByteArrayInputStream(npy(1, utf8Bytes, new byte[4])), "v1"))
+                .hasMessageEndingWith("found [descr, fortran_order, shape, \u00c3\u00a9]");
     }
 
     /** A version {@code major}.0 file with {@code header} (unpadded: readers must not rely on alignment). */

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -332,6 +333,59 @@ class TorchCheckpointTest {
     }
 
     @SuppressWarnings("unchecked")
+    private static Path checkpoint(Path dir, String name, byte[] pickle, int storageBytes, String byteOrder)
+            throws IOException {
+        ZipBuilder zip = new ZipBuilder().add("archive/data.pkl", pickle).add("archive/data/0", new byte[storageBytes]);
+        if (byteOrder != null) {
+            zip.add("archive/byteorder", byteOrder.getBytes(StandardCharsets.US_ASCII));
+        }
+        Path file = dir.resolve(name);
+        zip.write(file);
+        return file;
+    }
+
+    private static byte[] oneTensor(long numel, long[] shape, long[] stride) {
+        return new PickleBuilder().proto(2).op('}').mark()
+                .str("w").tensor("FloatStorage", "0", numel, 0, shape, stride)
+                .op('u').stop().bytes();
+    }
+
+    @Test
+    void aRecordedByteOrderMustBeLittle(@TempDir Path dir) throws IOException {
+        byte[] pickle = oneTensor(2, new long[] {2}, new long[] {1});
+        // torch 2 writes "little"; padding is stripped, up to the 16 bytes a byte order record may have.
+        for (String little : new String[] {"little", "little\n", "little" + " ".repeat(10)}) {
+            try (TorchCheckpoint c = TorchCheckpoint.open(checkpoint(dir, "ok.pt", pickle, 8, little))) {
+                assertThat(c.tensor("w").toFloatArray()).containsExactly(0f, 0f);
+                assertThat(c.path()).isEqualTo(dir.resolve("ok.pt"));
+                assertThat(c).hasToString("TorchCheckpoint[" + dir.resolve("ok.pt") + ", 1 tensors]");
+            }
+        }
+        Path big = checkpoint(dir, "big.pt", pickle, 8, "big");
+        assertThatThrownBy(() -> TorchCheckpoint.open(big)).isInstanceOf(CheckpointException.class)
+                .hasMessage(big + ": saved with byte order 'big'; only little-endian checkpoints are read");
+        Path long17 = checkpoint(dir, "long.pt", pickle, 8, "little" + " ".repeat(11));
+        assertThatThrownBy(() -> TorchCheckpoint.open(long17)).isInstanceOf(CheckpointException.class)
+                .hasMessageEndingWith("saved with byte order '?'; only little-endian checkpoints are read");
+    }
+
+    @Test
+    void everyDimensionOfATensorMustBeContiguousButAnEmptyTensorHasNoLayout(@TempDir Path dir) throws IOException {
+        Path rowGap = checkpoint(dir, "gap.pt", oneTensor(8, new long[] {2, 3}, new long[] {4, 1}), 32, null);
+        assertThatThrownBy(() -> TorchCheckpoint.open(rowGap)).isInstanceOf(CheckpointException.class)
+                .hasMessageEndingWith("tensor 'w' is not contiguous (shape [2, 3], strides [4, 1]): save it as tensor.contiguous()");
+        // A dimension of size 1 may have any stride, and a tensor without elements any strides at all.
+        try (TorchCheckpoint c = TorchCheckpoint.open(
+                checkpoint(dir, "one.pt", oneTensor(3, new long[] {1, 3}, new long[] {7, 1}), 12, null))) {
+            assertThat(c.tensor("w").shape()).containsExactly(1, 3);
+        }
+        try (TorchCheckpoint c = TorchCheckpoint.open(
+                checkpoint(dir, "empty.pt", oneTensor(0, new long[] {0, 3}, new long[] {5, 2}), 0, null))) {
+            assertThat(c.tensor("w").shape()).containsExactly(0, 3);
+            assertThat(c.tensor("w").numel()).isZero();
+        }
+    }
+
     static List<Object> list(Object value) {
         return (List<Object>) value;
     }
