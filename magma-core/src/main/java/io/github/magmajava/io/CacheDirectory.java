@@ -1,6 +1,7 @@
 package io.github.magmajava.io;
 
 import java.nio.file.Path;
+import java.util.function.UnaryOperator;
 
 /**
  * Where derived files (synthetic benchmark checkpoints, converted weights, downloaded checkpoints)
@@ -16,18 +17,23 @@ public final class CacheDirectory {
     }
 
     public static Path resolve() {
-        String property = System.getProperty(PROPERTY);
+        return resolve(System::getProperty, System::getenv);
+    }
+
+    /** The same rule over the given system properties and environment (tests give their own). */
+    static Path resolve(UnaryOperator<String> properties, UnaryOperator<String> environment) {
+        String property = properties.apply(PROPERTY);
         if (property != null && !property.isBlank()) {
             return Path.of(property);
         }
-        String explicit = System.getenv("MAGMA_CACHE_DIR");
+        String explicit = environment.apply("MAGMA_CACHE_DIR");
         if (explicit != null && !explicit.isBlank()) {
             return Path.of(explicit);
         }
-        String xdg = System.getenv("XDG_CACHE_HOME");
+        String xdg = environment.apply("XDG_CACHE_HOME");
         if (xdg != null && !xdg.isBlank()) {
             return Path.of(xdg, "magma-java");
         }
-        return Path.of(System.getProperty("user.home"), ".cache", "magma-java");
+        return Path.of(properties.apply("user.home"), ".cache", "magma-java");
     }
 }

@@ -3,6 +3,8 @@ package io.github.magmajava.io;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class CacheDirectoryTest {
@@ -21,5 +23,24 @@ class CacheDirectoryTest {
                 System.setProperty(CacheDirectory.PROPERTY, before);
             }
         }
+    }
+
+    @Test
+    void thePropertyThenMagmaCacheDirThenXdgThenHome() {
+        Map<String, String> props = new HashMap<>(Map.of("user.home", "/home/u"));
+        Map<String, String> env = new HashMap<>();
+        assertThat(CacheDirectory.resolve(props::get, env::get)).isEqualTo(Path.of("/home/u/.cache/magma-java"));
+        env.put("XDG_CACHE_HOME", " ");
+        assertThat(CacheDirectory.resolve(props::get, env::get)).as("blank is unset").isEqualTo(Path.of("/home/u/.cache/magma-java"));
+        env.put("XDG_CACHE_HOME", "/xdg");
+        assertThat(CacheDirectory.resolve(props::get, env::get)).isEqualTo(Path.of("/xdg/magma-java"));
+        env.put("MAGMA_CACHE_DIR", "");
+        assertThat(CacheDirectory.resolve(props::get, env::get)).isEqualTo(Path.of("/xdg/magma-java"));
+        env.put("MAGMA_CACHE_DIR", "/magma");
+        assertThat(CacheDirectory.resolve(props::get, env::get)).isEqualTo(Path.of("/magma"));
+        props.put(CacheDirectory.PROPERTY, "\t");
+        assertThat(CacheDirectory.resolve(props::get, env::get)).isEqualTo(Path.of("/magma"));
+        props.put(CacheDirectory.PROPERTY, "/prop");
+        assertThat(CacheDirectory.resolve(props::get, env::get)).isEqualTo(Path.of("/prop"));
     }
 }

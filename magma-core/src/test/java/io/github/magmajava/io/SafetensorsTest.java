@@ -88,6 +88,40 @@ class SafetensorsTest {
         long n = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
         String header = new String(bytes, 8, (int) n, StandardCharsets.UTF_8);
         assertThat(header).startsWith("{\"__metadata__\":{").endsWith("}" + " ".repeat(header.length() - header.strip().length()));
+        assertThat(header.length() - header.strip().length()).as("padding to a multiple of 8, no more").isLessThan(8);
+    }
+
+    @Test
+    void theSmallestFilesAndTheWidestShapes() throws IOException {
+        assertError(new byte[7], "only 7 bytes: too short for a safetensors header");
+        assertError(new byte[8], "the header is not a JSON object");
+        Path empty = Files.write(dir.resolve("empty.safetensors"), header(2, "{}".getBytes(StandardCharsets.US_ASCII), 0));
+        try (SafetensorsFile file = SafetensorsFile.open(empty)) {
+            assertThat(file.tensors()).isEmpty();
+            assertThat(file.metadata()).isEmpty();
+            assertThat(file.path()).isEqualTo(empty);
+            assertThat(file).hasToString("SafetensorsFile[" + empty + ", 0 tensors]");
+        }
+        String ones64 = "[" + "1,".repeat(63) + "1]";
+        assertThat(open("{\"t\":{\"dtype\":\"BOOL\",\"shape\":" + ones64 + ",\"data_offsets\":[0,1]}}", 1)).isNull();
+        assertThat(open("{\"t\":{\"dtype\":\"BOOL\",\"shape\":" + ones64.replace("[", "[1,") + ",\"data_offsets\":[0,1]}}", 1))
+                .endsWith("tensor 't': shape is not a list of integers");
+    }
+
+    @Test
+    void tensorsComeInDataOrderWhateverTheHeaderOrder() throws IOException {
+        String json = "{\"b\":{\"dtype\":\"F16\",\"shape\":[1],\"data_offsets\":[4,6]},"
+                + "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+        byte[] raw = json.getBytes(StandardCharsets.US_ASCII);
+        byte[] bytes = header(raw.length, raw, 6);
+        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).putFloat(8 + raw.length, 1.5f).putShort(8 + raw.length + 4,
+                (short) 0x3c00);
+        Path file = Files.write(dir.resolve("order.safetensors"), bytes);
+        try (SafetensorsFile st = SafetensorsFile.open(file)) {
+            assertThat(st.tensors().keySet()).containsExactly("a", "b");
+            assertThat(st.tensor("a").toFloatArray()).containsExactly(1.5f);
+            assertThat(st.tensor("b").toFloatArray()).containsExactly(1f);
+        }
     }
 
     @Test

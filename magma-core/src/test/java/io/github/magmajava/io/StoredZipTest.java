@@ -46,7 +46,8 @@ class StoredZipTest {
     }
 
     private void refused(byte[] bytes, String fault) {
-        assertThatThrownBy(() -> read(bytes)).isInstanceOf(CheckpointException.class).hasMessage(file() + ": " + fault);
+        assertThatThrownBy(() -> read(bytes)).isInstanceOf(CheckpointException.class).hasMessage(file() + ": " + fault)
+                .extracting(e -> ((CheckpointException) e).file()).isEqualTo(file());
     }
 
     private static ByteBuffer le(byte[] bytes) {

@@ -52,6 +52,17 @@ class TensorFilesTest {
         Path text = Files.writeString(dir.resolve("notes.txt"), "just some text");
         assertThatThrownBy(() -> TensorFiles.open(text)).isInstanceOf(CheckpointException.class)
                 .hasMessage(text + ": neither a torch.save checkpoint (a zip) nor a safetensors file");
+        // As short as a signature gets: the zip's and the pickle's go to the torch reader and its messages.
+        Path zipSignature = Files.write(dir.resolve("pk.pt"), new byte[] {'P', 'K', 3, 4});
+        assertThatThrownBy(() -> TensorFiles.open(zipSignature)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining(zipSignature + ": not a zip archive");
+        Path pickleByte = Files.write(dir.resolve("p.pt"), new byte[] {(byte) 0x80});
+        assertThatThrownBy(() -> TensorFiles.open(pickleByte)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining("a bare pickle: a legacy torch.save file");
+        // '{' after a header length of 4 GiB or more is still read as safetensors, which refuses the length.
+        Path hugeHeader = Files.write(dir.resolve("h.safetensors"), new byte[] {2, 0, 0, 0, 1, 0, 0, 0, '{', '}'});
+        assertThatThrownBy(() -> TensorFiles.open(hugeHeader)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining(hugeHeader + ": the header length 4294967298 exceeds the file (10 bytes)");
         Path missing = dir.resolve("missing.safetensors");
         assertThatThrownBy(() -> TensorFiles.open(missing)).isInstanceOf(CheckpointException.class)
                 .hasMessage(missing + ": no such file");

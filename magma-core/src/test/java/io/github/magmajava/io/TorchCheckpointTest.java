@@ -143,6 +143,8 @@ class TorchCheckpointTest {
             InertObject config = (InertObject) root.get("config");
             assertThat(config.module()).isEqualTo("magma.config");
             assertThat(config.name()).isEqualTo("MultimodalConfig");
+            assertThat(config.state()).as("BUILD's state, the instance dict").isInstanceOf(Map.class);
+            assertThat(((Map<?, ?>) config.state()).get("encoder_name")).isEqualTo("clip_resnet_large");
             assertThat(config.attribute("encoder_name")).isEqualTo("clip_resnet_large");
             assertThat(config.attribute("image_size")).isEqualTo(384L);
             assertThat(config.attribute("freeze_lm")).isEqualTo(Boolean.TRUE);
