@@ -160,6 +160,7 @@ class NpyTest {
                 Arguments.of("ends-in-a-digit", npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2", new byte[0]),
                         "expected ','"),
                 Arguments.of("ends-after-a-comma", npy(1, "{'descr': '<f4', ", new byte[0]), "expected a quoted string"),
+                Arguments.of("unquoted-key", npy(1, "{descr: '<f4'}", new byte[0]), "expected a quoted string"),
                 Arguments.of("ends-in-a-key", npy(1, "{'descr", new byte[0]), "unterminated string"),
                 Arguments.of("ends-after-a-key", npy(1, "{'descr'", new byte[0]), "expected ':'"),
                 Arguments.of("ends-after-a-colon", npy(1, "{'descr': ", new byte[0]), "expected a string, a tuple, True or False"),

@@ -198,6 +198,12 @@ class StoredZipTest {
         renamed[30 + 8] = 'y';
         refused(renamed, "entry 'archive/x': its local header at byte 0 names another entry");
 
+        // A local header offset must leave room for a local header before the directory, even where
+        // the directory's own bytes (here a CRC, which is not checked) spell a local header's signature.
+        byte[] intoTheDirectory = bytes(new ZipBuilder().add("archive/x", new byte[3]));
+        le(intoTheDirectory).putInt(central + 16, 0x04034b50).putInt(central + 42, central + 16);
+        refused(intoTheDirectory, "entry 'archive/x': no local header at byte " + (central + 16));
+
         byte[] twice = bytes(new ZipBuilder().add("archive/x", new byte[1]).add("archive/x", new byte[2]));
         refused(twice, "two entries are named 'archive/x'");
     }

@@ -70,6 +70,14 @@ class WriteLockTest {
         return line;
     }
 
+    /** A {@link WriteLockHolder} process for {@code target}; it keeps the lock until its input closes. */
+    private static Process startHolder(Path target) throws IOException {
+        String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        return new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", classPath, WriteLockHolder.class.getName(), target.toString())
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    }
+
     @Test
     void theLockFileIsAHiddenSiblingThatStaysAfterClose() throws IOException {
         Path target = dir.resolve("model.q8");
@@ -146,10 +154,7 @@ class WriteLockTest {
     @Test
     void anotherProcessHoldingItMakesATryFailAndAWaiterWait() throws Exception {
         Path target = dir.resolve("a");
-        String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        Process holder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", classPath, WriteLockHolder.class.getName(), target.toString())
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        Process holder = startHolder(target);
         try {
             try (BufferedReader out = holder.inputReader()) {
                 assertThat(out.readLine()).as("the holder process took the lock").isEqualTo("locked");
@@ -166,6 +171,33 @@ class WriteLockTest {
                 assertThat(WriteLock.tryAcquire(target, "a")).isNull();
                 got.close();
             }
+        } finally {
+            holder.destroyForcibly();
+        }
+    }
+
+    @Test
+    void aThreadInterruptedWhileWaitingForAnotherProcessGivesUpAndItsPermitBack() throws Exception {
+        Path target = dir.resolve("a");
+        Process holder = startHolder(target);
+        try (BufferedReader out = holder.inputReader()) {
+            assertThat(out.readLine()).as("the holder process took the lock").isEqualTo("locked");
+            BlockingQueue<String> outcome = new LinkedBlockingQueue<>();
+            Thread waiter = Thread.ofPlatform().start(() -> {
+                try {
+                    WriteLock.acquire(target, "the download").close();
+                    outcome.add("acquired");
+                } catch (IOException e) {
+                    outcome.add(e.getClass().getSimpleName() + ": " + e.getMessage());
+                }
+            });
+            assertThat(nextLogLine()).startsWith("waiting for another process writing the download");
+            waiter.interrupt();
+            assertThat(outcome.poll(HANG_GUARD_MINUTES, TimeUnit.MINUTES))
+                    .isEqualTo("InterruptedIOException: interrupted while waiting for the lock on " + WriteLock.file(target));
+            holder.getOutputStream().close();
+            assertThat(holder.waitFor(HANG_GUARD_MINUTES, TimeUnit.MINUTES)).isTrue();
+            assertThat(WriteLock.tryAcquire(target, "a")).as("the permit was given back").isNotNull().satisfies(WriteLock::close);
         } finally {
             holder.destroyForcibly();
         }
