@@ -371,15 +371,20 @@ final class ImageDecoder {
             return alpha ? PillowImage.of8bit(PillowMode.RGBA, width, height, samples(raster, new int[] {0, 1, 2, 3}, 0, 1))
                     : PillowImage.of8bit(PillowMode.RGB, width, height, samples(raster, new int[] {0, 1, 2}, 0, 1));
         }
-        // 16-bit BMPs: ImageIO's colour model scales the 5/6-bit fields to 8 bits.
+        // Bit fields of other widths (16-bit 5-6-5 and 5-5-5): Pillow widens an n-bit field to
+        // v * 255 / (2^n - 1) rounded down; ImageIO's colour model rounds to nearest, one off for
+        // a third of the values. The raster's bands are the R, G, B masks' fields.
+        long[] max = new long[3];
+        for (int c = 0; c < 3; c++) {
+            max[c] = (1L << raster.getSampleModel().getSampleSize(c)) - 1; // a hostile mask may be 0 or 32 bits wide
+        }
         byte[] rgb = new byte[width * height * 3];
         for (int y = 0; y < height; y++) {
             for (int x = 0; x < width; x++) {
-                int argb = model.getRGB(raster.getDataElements(x, y, null));
                 int p = 3 * (y * width + x);
-                rgb[p] = (byte) (argb >> 16);
-                rgb[p + 1] = (byte) (argb >> 8);
-                rgb[p + 2] = (byte) argb;
+                for (int c = 0; c < 3; c++) {
+                    rgb[p + c] = (byte) (max[c] == 0 ? 0 : Integer.toUnsignedLong(raster.getSample(x, y, c)) * 255 / max[c]);
+                }
             }
         }
         return PillowImage.of8bit(PillowMode.RGB, width, height, rgb);

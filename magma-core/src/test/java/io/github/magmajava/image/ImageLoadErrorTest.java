@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -196,5 +198,28 @@ class ImageLoadErrorTest {
                 .hasMessageContaining("size");
         assertThatThrownBy(() -> clip.withPixelLimit(0)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("pixel limit");
+    }
+
+    /**
+     * BMP bit fields Pillow refuses (a 32-bit-wide field, an empty one, 10-10-10) decode here
+     * without an arithmetic fault: a field is widened to 8 bits by its own width, an empty one is 0.
+     */
+    @Test
+    void unusualBitFieldsDecodeWithoutFaults() throws Exception {
+        int[][] layouts = {{0xFFFFFFFF, 0, 0}, {0x3FF00000, 0x000FFC00, 0x000003FF}, {0xFF0000, 0, 0xFF}};
+        for (int[] masks : layouts) {
+            ByteBuffer bmp = ByteBuffer.allocate(14 + 40 + 12 + 16).order(ByteOrder.LITTLE_ENDIAN);
+            bmp.put((byte) 'B').put((byte) 'M').putInt(bmp.capacity()).putInt(0).putInt(14 + 40 + 12);
+            bmp.putInt(40).putInt(2).putInt(2).putShort((short) 1).putShort((short) 32).putInt(3).putInt(16)
+                    .putInt(2835).putInt(2835).putInt(0).putInt(0);
+            bmp.putInt(masks[0]).putInt(masks[1]).putInt(masks[2]);
+            bmp.putInt(0xFFFFFFFF).putInt(0x80000000).putInt(0x12345678).putInt(0);
+            String name = String.format("masks_%08x_%08x_%08x.bmp", masks[0], masks[1], masks[2]);
+            float[] values = new float[3 * 32 * 32];
+            clip.preprocess(bmp.array(), name).copyTo(values, 0);
+            for (float v : values) {
+                assertThat(v).as(name).isFinite();
+            }
+        }
     }
 }
