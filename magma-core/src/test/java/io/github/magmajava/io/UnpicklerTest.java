@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.fail;
 import java.lang.foreign.MemorySegment;
 import java.math.BigInteger;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -290,6 +291,155 @@ class UnpicklerTest {
             }
         }
         assertThat(errors).isGreaterThan(10_000);
+    }
+
+    @Test
+    void allowListedCallsBuildContainersBytesAndSizes() throws CheckpointException {
+        Object value = load(new PickleBuilder().proto(2).op(']')
+                // OrderedDict([('b', 1), ('a', 2)]): pairs, in their order
+                .global("collections", "OrderedDict").op(']').mark().str("b").integer(1).op(0x86)
+                .str("a").integer(2).op(0x86).op('e', 0x85, 'R', 'a')
+                .global("builtins", "set").op(']').mark().integer(1).integer(2).op('e', 0x85, 'R', 'a')
+                .global("builtins", "frozenset").tupleOf(3).op(0x85, 'R', 'a')
+                .global("builtins", "bytes").op(')', 'R', 'a')
+                .global("builtins", "bytearray").str("a\u00ff").str("latin-1").op(0x86, 'R', 'a')
+                .global("_codecs", "encode").str("\u00e9").str("latin1").op(0x86, 'R', 'a')
+                .global("torch", "Size").tupleOf(2, 3).op(0x85, 'R', 'a')
+                .global("torch", "Size").op(']').integer(4).op('a', 0x85, 'R', 'a')
+                .stop());
+        List<Object> items = list(value);
+        assertThat(dict(items.get(0))).containsExactly(Map.entry("b", 1L), Map.entry("a", 2L));
+        assertThat(set(items.get(1))).containsExactly(1L, 2L);
+        assertThat(set(items.get(2))).containsExactly(3L);
+        assertThat((byte[]) items.get(3)).isEmpty();
+        assertThat((byte[]) items.get(4)).containsExactly('a', 0xff);
+        assertThat((byte[]) items.get(5)).containsExactly(0xe9);
+        assertThat(list(items.get(6))).containsExactly(2L, 3L);
+        assertThat(list(items.get(7))).containsExactly(4L);
+    }
+
+    @Test
+    void allowListedCallsRefuseArgumentsTorchNeverWrites() {
+        assertError(new PickleBuilder().global("builtins", "dict").integer(1).integer(2).op(0x86, 'R'),
+                "builtins.dict takes an iterable of pairs, found 2 arguments");
+        assertError(new PickleBuilder().global("builtins", "dict").integer(1).op(0x85, 'R'),
+                "builtins.dict takes an iterable of pairs, found 1 arguments");
+        assertError(new PickleBuilder().global("builtins", "dict").op(']').integer(1).op('a', 0x85, 'R'),
+                "builtins.dict takes an iterable of pairs, found a int");
+        assertError(new PickleBuilder().global("builtins", "dict").op(']').tupleOf(1, 2, 3).op('a', 0x85, 'R'),
+                "builtins.dict takes an iterable of pairs, found a tuple");
+        assertError(new PickleBuilder().global("builtins", "set").integer(1).op(0x85, 'R'),
+                "builtins.set takes one list or tuple here");
+        assertError(new PickleBuilder().global("builtins", "frozenset").tupleOf(3).op(0x85, 'R').mark().integer(4).op(0x90),
+                "ADDITEMS to a frozenset");
+        assertError(new PickleBuilder().global("_codecs", "encode").str("a").str("utf-8").op(0x86, 'R'),
+                "_codecs.encode is only read as encode(str, 'latin1')");
+        assertError(new PickleBuilder().global("builtins", "bytes").str("a").op(0x85, 'R'),
+                "builtins.bytes is only read as bytes(str, 'latin1')");
+        assertError(new PickleBuilder().global("builtins", "bytes").integer(1).str("latin1").op(0x86, 'R'),
+                "builtins.bytes is only read as bytes(str, 'latin1')");
+        assertError(new PickleBuilder().global("torch", "Size").op(')', 'R'), "torch.Size takes one tuple of ints");
+        assertError(new PickleBuilder().global("torch", "Size").integer(2).op(0x85, 'R'), "torch.Size takes one tuple of ints");
+        assertError(new PickleBuilder().global("copyreg", "_reconstructor").global("m", "C").op('N', 0x86, 'R'),
+                "copyreg._reconstructor takes (class, base, state)");
+        assertError(new PickleBuilder().global("copyreg", "_reconstructor").str("C").op('N', 'N', 0x87, 'R'),
+                "copyreg._reconstructor takes (class, base, state)");
+    }
+
+    @Test
+    void copyregReconstructorKeepsBaseAndStateUnlessPlainObject() throws CheckpointException {
+        // _reconstructor(cls, object, None) is object.__new__(cls): nothing worth keeping.
+        Object value = load(new PickleBuilder().op(']')
+                .global("copy_reg", "_reconstructor").global("m", "C").global("__builtin__", "object").op('N', 0x87, 'R', 'a')
+                .global("copy_reg", "_reconstructor").global("m", "C").global("__builtin__", "object").integer(5)
+                .op(0x87, 'R', 'a')
+                .global("copy_reg", "_reconstructor").global("m", "C").global("__builtin__", "int").op('N', 0x87, 'R', 'a')
+                .stop());
+        List<Object> items = list(value);
+        assertThat(((InertObject) items.get(0)).args()).isEmpty();
+        assertThat(((InertObject) items.get(1)).args()).containsExactly(new PickleGlobal("builtins", "object"), 5L);
+        assertThat(((InertObject) items.get(2)).args()).containsExactly(new PickleGlobal("builtins", "int"), null);
+    }
+
+    @Test
+    void tensorRebuildersOfEveryTorchVersion() throws CheckpointException {
+        PickleBuilder p = new PickleBuilder().proto(2).op(']');
+        // torch < 1.0: _rebuild_tensor(storage, offset, size, stride)
+        storage(p.global("torch._utils", "_rebuild_tensor").mark()).integer(1).tupleOf(3).tupleOf(1).op('t', 'R', 'a');
+        // torch >= 2.1 adds a seventh argument (metadata); requires_grad is the fifth
+        rebuildV2(p).integer(2).tupleOf(2).tupleOf(1).op(0x88)
+                .global("collections", "OrderedDict").op(')', 'R', '}', 't', 'R', 'a');
+        // rank 64 is the most a tensor may have
+        long[] ones = new long[64];
+        Arrays.fill(ones, 1);
+        rebuildV2(p).integer(0).tupleOf(ones).tupleOf(ones).op(0x89).global("collections", "OrderedDict").op(')', 'R', 't', 'R', 'a');
+        // a Parameter around something other than a plain tensor (here a quantized one) is that thing
+        p.global("torch._utils", "_rebuild_parameter").mark().global("torch._utils", "_rebuild_qtensor").op(')', 'R')
+                .op(0x88).global("collections", "OrderedDict").op(')', 'R', 't', 'R', 'a');
+        // torch 2's wrapper for tensor subclasses: the tensor the named rebuilder makes
+        p.global("torch._tensor", "_rebuild_from_type_v2").mark().global("torch._utils", "_rebuild_tensor_v2")
+                .global("torch.nn.parameter", "Buffer").mark();
+        vectorArgs(storage(p).integer(0)).op('t', '}', 't', 'R', 'a');
+        List<Object> items = list(load(p.stop()));
+
+        PickledTensor v1 = (PickledTensor) items.get(0);
+        assertThat(v1.storageOffset()).isEqualTo(1);
+        assertThat(v1.shape()).containsExactly(3L);
+        assertThat(v1.requiresGrad()).isFalse();
+        PickledTensor withMetadata = (PickledTensor) items.get(1);
+        assertThat(withMetadata.storageOffset()).isEqualTo(2);
+        assertThat(withMetadata.requiresGrad()).isTrue();
+        assertThat(((PickledTensor) items.get(2)).shape()).hasSize(64);
+        assertThat(((InertObject) items.get(3)).name()).isEqualTo("_rebuild_qtensor");
+        assertThat(((PickledTensor) items.get(4)).shape()).containsExactly(4L);
+    }
+
+    @Test
+    void tensorRebuildersCheckTheirArguments() {
+        assertError(vectorArgs(storage(new PickleBuilder().global("torch._utils", "_rebuild_tensor").mark()).integer(0))
+                .op('t', 'R'), "torch._utils._rebuild_tensor with 6 arguments");
+        assertError(vectorArgs(rebuildV2(new PickleBuilder()).integer(0)).op('}', 'N', 't', 'R'),
+                "torch._utils._rebuild_tensor_v2 with 8 arguments");
+        assertError(vectorArgs(new PickleBuilder().global("torch._utils", "_rebuild_tensor_v2").mark().str("0").integer(0))
+                .op('t', 'R'), "torch._utils._rebuild_tensor_v2: the storage argument is a str");
+        assertError(vectorArgs(rebuildV2(new PickleBuilder()).op('N')).op('t', 'R'),
+                "torch._utils._rebuild_tensor_v2: the storage offset is None null");
+        assertError(vectorArgs(rebuildV2(new PickleBuilder()).integer(-1)).op('t', 'R'),
+                "torch._utils._rebuild_tensor_v2: the storage offset is int -1");
+        long[] ones = new long[65];
+        Arrays.fill(ones, 1);
+        assertError(rebuildV2(new PickleBuilder()).integer(0).tupleOf(ones).tupleOf(ones).op(0x89, '}', 't', 'R'),
+                "torch._utils._rebuild_tensor_v2: the size is not a tuple of at most 64 ints");
+
+        String fromType = "torch._tensor._rebuild_from_type_v2 takes (func, new_type, args, state)";
+        PickleBuilder call = new PickleBuilder().global("torch._tensor", "_rebuild_from_type_v2").mark();
+        assertError(new PickleBuilder().raw(call.bytes()).global("torch._utils", "_rebuild_tensor_v2")
+                .global("m", "T").op(')', 't', 'R'), fromType);
+        assertError(new PickleBuilder().raw(call.bytes()).op('N').global("m", "T").op(')', '}', 't', 'R'), fromType);
+        assertError(new PickleBuilder().raw(call.bytes()).global("torch._utils", "_rebuild_tensor_v2")
+                .global("m", "T").op(']', '}', 't', 'R'), fromType);
+        assertError(new PickleBuilder().raw(call.bytes()).global("torch._tensor", "_rebuild_from_type_v2")
+                .global("m", "T").op(')', '}', 't', 'R'), "torch._tensor._rebuild_from_type_v2 calling itself");
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<Object, Object> dict(Object value) {
+        return (Map<Object, Object>) value;
+    }
+
+    /** BINPERSID of ('storage', torch.FloatStorage, '0', 'cpu', 16). */
+    private static PickleBuilder storage(PickleBuilder p) {
+        return p.mark().str("storage").global("torch", "FloatStorage").str("0").str("cpu").integer(16).op('t', 'Q');
+    }
+
+    /** Opens {@code _rebuild_tensor_v2(} and writes its storage argument: the offset comes next. */
+    private static PickleBuilder rebuildV2(PickleBuilder p) {
+        return storage(p.global("torch._utils", "_rebuild_tensor_v2").mark());
+    }
+
+    /** After the offset: the size (4,), stride (1,), requires_grad False and backward_hooks OrderedDict() of a vector. */
+    private static PickleBuilder vectorArgs(PickleBuilder p) {
+        return p.tupleOf(4).tupleOf(1).op(0x89).global("collections", "OrderedDict").op(')', 'R');
     }
 
     private static void assertError(PickleBuilder pickle, String message) {
