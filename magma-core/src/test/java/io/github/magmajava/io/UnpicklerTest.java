@@ -6,7 +6,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.math.BigInteger;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -420,6 +422,118 @@ class UnpicklerTest {
                 .global("m", "T").op(']', '}', 't', 'R'), fromType);
         assertError(new PickleBuilder().raw(call.bytes()).global("torch._tensor", "_rebuild_from_type_v2")
                 .global("m", "T").op(')', '}', 't', 'R'), "torch._tensor._rebuild_from_type_v2 calling itself");
+    }
+
+    @Test
+    void dictMemoAndMarkOpcodes() throws CheckpointException {
+        Object value = load(new PickleBuilder().mark()
+                .mark().str("a").integer(1).str("b").integer(2).op('d')        // DICT
+                .integer(7).op('r').u32(70_000).op('0')                       // LONG_BINPUT, POP
+                .op('j').u32(70_000)                                          // LONG_BINGET
+                .integer(5).text("p1\n0").integer(6).text("p2\n0g1\ng2\n")   // PUT and GET keep their indices apart
+                .op('T').u32(0).op(0x8b).u32(0)                               // empty BINSTRING, zero-byte LONG4
+                .op('N', '(', '0')                                            // POP of a bare MARK leaves the outer one
+                .op('t').stop());
+        List<Object> items = list(value);
+        assertThat(dict(items.get(0))).containsExactly(Map.entry("a", 1L), Map.entry("b", 2L));
+        assertThat(items.subList(1, items.size())).containsExactly(7L, 5L, 6L, "", 0L, null);
+    }
+
+    @Test
+    void inertObjectsTakeAddItemsAndOnlyKeyValuePairs() throws CheckpointException {
+        // A set subclass (ordered_set.OrderedSet) is filled with ADDITEMS.
+        InertObject set = (InertObject) load(new PickleBuilder().proto(4).global("ordered_set", "OrderedSet")
+                .op(')', 0x81).mark().integer(1).integer(2).op(0x90).stop());
+        assertThat(set.listItems()).containsExactly(1L, 2L);
+        assertError(new PickleBuilder().global("collections", "defaultdict").op(')', 'R').mark().integer(1).op('u'),
+                "an odd number of items (1) for key/value pairs");
+    }
+
+    @Test
+    void textProtocolStringEscapes() throws CheckpointException {
+        Object value = load(new PickleBuilder().mark()
+                .text("S'\\r\\t\\a\\b\\f\\v\\q'\n")                 // named escapes; an unknown one stays as written
+                .text("S'\\0\\7\\17\\100\\1011\\8\\1.\\1'\n")       // octal: one to three digits 0-7
+                .text("S'\\x00\\x7f\\x70'\n")                      // hex: exactly two digits
+                .text("S\"a'b\"\n").text("S''\n")                  // either quote; empty
+                .text("S'a\\'\n")                                  // a backslash before the closing quote is kept
+                .text("Vab\\\n").text("V\\U0010ffff\n")            // UNICODE: a lone trailing backslash; the last code point
+                .op('t').stop());
+        assertThat(list(value)).containsExactly("\r\t\u0007\b\f\u000b\\q", "\u0000\u0007\u000f@A1\\8\u0001.\u0001",
+                "\u0000\u007fp", "a'b", "", "a\\", "ab\\", "\uDBFF\uDFFF");
+
+        for (String bad : List.of("S'\n", "S'a\"\n", "Sxx\n")) {
+            assertError(new PickleBuilder().text(bad), "the STRING opcode's argument is not quoted");
+        }
+        for (String bad : List.of("S'\\x'\n", "S'\\x4'\n", "S'\\xg4'\n", "S'\\x4g'\n")) {
+            assertError(new PickleBuilder().text(bad), "invalid \\x escape in a STRING");
+        }
+        assertError(new PickleBuilder().text("V\\u004\n"), "a truncated \\u escape in a UNICODE string");
+    }
+
+    @Test
+    void textProtocolNumbersAtTheirLimits() throws CheckpointException {
+        Object value = load(new PickleBuilder().mark()
+                .text("F-inf\nF-Infinity\nFnan\n")
+                .text("I" + "9".repeat(4300) + "\n")
+                .op(0x8b).u32(2048).raw(filled(2048, (byte) 0xff))     // LONG4 of 2048 bytes: -1
+                .op('t').stop());
+        assertThat(list(value)).containsExactly(Double.NEGATIVE_INFINITY, Double.NEGATIVE_INFINITY, Double.NaN,
+                new BigInteger("9".repeat(4300)), -1L);
+        assertError(new PickleBuilder().text("I" + "9".repeat(4301) + "\n"), "not a decimal integer (of at most 4300 digits)");
+        assertError(new PickleBuilder().op(0x8b).u32(2049), "an integer of 2049 bytes (at most 2048 are read)");
+        // Bad text is quoted in full up to 40 characters, then cut.
+        assertError(new PickleBuilder().text("I" + "x".repeat(40) + "\n"), "digits): '" + "x".repeat(40) + "'");
+        assertError(new PickleBuilder().text("I" + "x".repeat(41) + "\n"), "digits): '" + "x".repeat(40) + "...'");
+    }
+
+    @Test
+    void lengthFaultsSayHowManyBytesAreLeft() throws CheckpointException {
+        // A FRAME may cover exactly the rest of the pickle, not one byte more.
+        assertThat(load(new PickleBuilder().proto(4).op(0x95).raw(new byte[] {2, 0, 0, 0, 0, 0, 0, 0}).op('N').stop()))
+                .isNull();
+        assertError(new PickleBuilder().proto(4).op(0x95).raw(new byte[] {3, 0, 0, 0, 0, 0, 0, 0}).op('N').stop(),
+                "at byte 2: a FRAME of 3 bytes, 2 left");
+        assertError(new PickleBuilder().proto(2).op('U', 5).text("abc"), "a string of 5 bytes, only 3 left");
+        assertError(new PickleBuilder().proto(2).text("cos"), "a text argument without a newline in 2 bytes");
+    }
+
+    @Test
+    void pickleSizeIsBoundedAt64MiB() throws CheckpointException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment pickle = arena.allocate(Unpickler.MAX_PICKLE_BYTES + 1);
+            pickle.set(ValueLayout.JAVA_BYTE, 0, (byte) 'N');
+            pickle.set(ValueLayout.JAVA_BYTE, 1, (byte) '.');
+            assertThat(Unpickler.load(FILE, "archive/data.pkl", pickle.asSlice(0, Unpickler.MAX_PICKLE_BYTES))).isNull();
+            assertThatThrownBy(() -> Unpickler.load(FILE, "archive/data.pkl", pickle))
+                    .isInstanceOf(CheckpointException.class)
+                    .hasMessage("model.pt: archive/data.pkl is 67108865 bytes, more than the 64 MiB limit for a pickle"
+                            + " (a state dict's is far smaller)");
+        }
+    }
+
+    @Test
+    @Timeout(value = 30, unit = TimeUnit.SECONDS)
+    void stackIsBoundedAt4MiEntries() throws CheckpointException {
+        byte[] full = filled(1 << 22, (byte) 'N');
+        assertThat(load(new PickleBuilder().raw(full).stop())).isNull();
+        assertError(new PickleBuilder().raw(full).op('N').stop(), "the stack grows beyond 4194304 entries");
+    }
+
+    @Test
+    @Timeout(value = 30, unit = TimeUnit.SECONDS)
+    void memoIsBoundedAt4MiEntries() throws CheckpointException {
+        PickleBuilder fullMemo = new PickleBuilder().op('N').raw(filled(1 << 22, (byte) 0x94));
+        // A full memo still takes a new value for an index it has ...
+        assertThat(load(new PickleBuilder().raw(fullMemo.bytes()).op('q', 0).stop())).isNull();
+        // ... but no new index.
+        assertError(new PickleBuilder().raw(fullMemo.bytes()).op(0x94).stop(), "the memo grows beyond 4194304 entries");
+    }
+
+    private static byte[] filled(int n, byte value) {
+        byte[] bytes = new byte[n];
+        Arrays.fill(bytes, value);
+        return bytes;
     }
 
     @SuppressWarnings("unchecked")
