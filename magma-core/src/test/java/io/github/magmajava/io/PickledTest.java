@@ -2,6 +2,7 @@ package io.github.magmajava.io;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.magmajava.io.Pickled.PyDict;
 import io.github.magmajava.io.Pickled.PyList;
 import io.github.magmajava.io.Pickled.PySet;
 import io.github.magmajava.io.Pickled.PyTuple;
@@ -38,6 +39,16 @@ class PickledTest {
         // Python's rule holds through nesting: ((1, []),) cannot be hashed either.
         assertThat(Pickled.isHashable(tuple(tuple(1L, new PyList())))).isFalse();
         assertThat(Pickled.isHashable(tuple(tuple(1L), new byte[0]))).isFalse();
+    }
+
+    @Test
+    void dictsAnswerLookupsAndKeepInsertionOrder() {
+        PyDict dict = new PyDict();
+        dict.putItem("b", 1L);
+        dict.putItem("a", 2L);
+        assertThat(dict.containsKey("a")).isTrue();
+        assertThat(dict.containsKey("c")).isFalse();
+        assertThat(dict.keySet()).containsExactly("b", "a");
     }
 
     @Test

@@ -303,6 +303,7 @@ class UnpicklerTest {
                 .str("a").integer(2).op(0x86).op('e', 0x85, 'R', 'a')
                 .global("builtins", "set").op(']').mark().integer(1).integer(2).op('e', 0x85, 'R', 'a')
                 .global("builtins", "frozenset").tupleOf(3).op(0x85, 'R', 'a')
+                .global("builtins", "set").op(')', 'R', 'a')
                 .global("builtins", "bytes").op(')', 'R', 'a')
                 .global("builtins", "bytearray").str("a\u00ff").str("latin-1").op(0x86, 'R', 'a')
                 .global("_codecs", "encode").str("\u00e9").str("latin1").op(0x86, 'R', 'a')
@@ -313,11 +314,12 @@ class UnpicklerTest {
         assertThat(dict(items.get(0))).containsExactly(Map.entry("b", 1L), Map.entry("a", 2L));
         assertThat(set(items.get(1))).containsExactly(1L, 2L);
         assertThat(set(items.get(2))).containsExactly(3L);
-        assertThat((byte[]) items.get(3)).isEmpty();
-        assertThat((byte[]) items.get(4)).containsExactly('a', 0xff);
-        assertThat((byte[]) items.get(5)).containsExactly(0xe9);
-        assertThat(list(items.get(6))).containsExactly(2L, 3L);
-        assertThat(list(items.get(7))).containsExactly(4L);
+        assertThat(set(items.get(3))).isEmpty();
+        assertThat((byte[]) items.get(4)).isEmpty();
+        assertThat((byte[]) items.get(5)).containsExactly('a', 0xff);
+        assertThat((byte[]) items.get(6)).containsExactly(0xe9);
+        assertThat(list(items.get(7))).containsExactly(2L, 3L);
+        assertThat(list(items.get(8))).containsExactly(4L);
     }
 
     @Test
@@ -382,6 +384,12 @@ class UnpicklerTest {
         p.global("torch._tensor", "_rebuild_from_type_v2").mark().global("torch._utils", "_rebuild_tensor_v2")
                 .global("torch.nn.parameter", "Buffer").mark();
         vectorArgs(storage(p).integer(0)).op('t', '}', 't', 'R', 'a');
+        // an empty tensor: no elements in its storage, size (0,)
+        storage(p.global("torch._utils", "_rebuild_tensor_v2").mark(), "e", 0).integer(0).tupleOf(0).tupleOf(1)
+                .op(0x89).global("collections", "OrderedDict").op(')', 'R', 't', 'R', 'a');
+        // a Parameter around a tensor is the tensor, with the Parameter's requires_grad
+        vectorArgs(rebuildV2(p.global("torch._utils", "_rebuild_parameter").mark()).integer(0)).op('t', 'R', 0x88)
+                .global("collections", "OrderedDict").op(')', 'R', 't', 'R', 'a');
         List<Object> items = list(load(p.stop()));
 
         PickledTensor v1 = (PickledTensor) items.get(0);
@@ -394,6 +402,13 @@ class UnpicklerTest {
         assertThat(((PickledTensor) items.get(2)).shape()).hasSize(64);
         assertThat(((InertObject) items.get(3)).name()).isEqualTo("_rebuild_qtensor");
         assertThat(((PickledTensor) items.get(4)).shape()).containsExactly(4L);
+        PickledTensor empty = (PickledTensor) items.get(5);
+        assertThat(empty.storage().numel()).isZero();
+        assertThat(empty.shape()).containsExactly(0L);
+        PickledTensor parameter = (PickledTensor) items.get(6);
+        assertThat(parameter.requiresGrad()).isTrue();
+        // every reference to storage '0' is the one storage
+        assertThat(parameter.storage()).isSameAs(v1.storage());
     }
 
     @Test
@@ -408,10 +423,17 @@ class UnpicklerTest {
                 "torch._utils._rebuild_tensor_v2: the storage offset is None null");
         assertError(vectorArgs(rebuildV2(new PickleBuilder()).integer(-1)).op('t', 'R'),
                 "torch._utils._rebuild_tensor_v2: the storage offset is int -1");
+        assertError(rebuildV2(new PickleBuilder()).integer(0).tupleOf(4).tupleOf(-1).op(0x89, '}', 't', 'R'),
+                "torch._utils._rebuild_tensor_v2: the stride holds int -1");
         long[] ones = new long[65];
         Arrays.fill(ones, 1);
         assertError(rebuildV2(new PickleBuilder()).integer(0).tupleOf(ones).tupleOf(ones).op(0x89, '}', 't', 'R'),
                 "torch._utils._rebuild_tensor_v2: the size is not a tuple of at most 64 ints");
+
+        assertError(vectorArgs(rebuildV2(new PickleBuilder().global("torch._utils", "_rebuild_parameter").mark()).integer(0))
+                .op('t', 'R', 0x88, 't', 'R'), "torch._utils._rebuild_parameter with 2 arguments");
+        assertError(storage(storage(new PickleBuilder(), "0", 16), "0", 17),
+                "storage '0' is declared as FloatStorage[16] and as FloatStorage[17]");
 
         String fromType = "torch._tensor._rebuild_from_type_v2 takes (func, new_type, args, state)";
         PickleBuilder call = new PickleBuilder().global("torch._tensor", "_rebuild_from_type_v2").mark();
@@ -441,8 +463,8 @@ class UnpicklerTest {
 
     @Test
     void inertObjectsTakeAddItemsAndOnlyKeyValuePairs() throws CheckpointException {
-        // A set subclass (ordered_set.OrderedSet) is filled with ADDITEMS.
-        InertObject set = (InertObject) load(new PickleBuilder().proto(4).global("ordered_set", "OrderedSet")
+        // A set subclass (ordered_set.OrderedSet) is filled with ADDITEMS (protocol 5, the newest, is read).
+        InertObject set = (InertObject) load(new PickleBuilder().proto(5).global("ordered_set", "OrderedSet")
                 .op(')', 0x81).mark().integer(1).integer(2).op(0x90).stop());
         assertThat(set.listItems()).containsExactly(1L, 2L);
         assertError(new PickleBuilder().global("collections", "defaultdict").op(')', 'R').mark().integer(1).op('u'),
@@ -489,7 +511,8 @@ class UnpicklerTest {
 
     @Test
     void lengthFaultsSayHowManyBytesAreLeft() throws CheckpointException {
-        // A FRAME may cover exactly the rest of the pickle, not one byte more.
+        // A FRAME may be empty or cover exactly the rest of the pickle, not one byte more.
+        assertThat(load(new PickleBuilder().proto(4).op(0x95).raw(new byte[8]).op('N').stop())).isNull();
         assertThat(load(new PickleBuilder().proto(4).op(0x95).raw(new byte[] {2, 0, 0, 0, 0, 0, 0, 0}).op('N').stop()))
                 .isNull();
         assertError(new PickleBuilder().proto(4).op(0x95).raw(new byte[] {3, 0, 0, 0, 0, 0, 0, 0}).op('N').stop(),
@@ -543,7 +566,11 @@ class UnpicklerTest {
 
     /** BINPERSID of ('storage', torch.FloatStorage, '0', 'cpu', 16). */
     private static PickleBuilder storage(PickleBuilder p) {
-        return p.mark().str("storage").global("torch", "FloatStorage").str("0").str("cpu").integer(16).op('t', 'Q');
+        return storage(p, "0", 16);
+    }
+
+    private static PickleBuilder storage(PickleBuilder p, String key, long numel) {
+        return p.mark().str("storage").global("torch", "FloatStorage").str(key).str("cpu").integer(numel).op('t', 'Q');
     }
 
     /** Opens {@code _rebuild_tensor_v2(} and writes its storage argument: the offset comes next. */
