@@ -730,9 +730,12 @@ final class Unpickler {
         int len = 0;
         for (int i = 1; i < n - 1; i++) {
             byte b = quoted[i];
-            if (b != '\\' || i + 1 == n - 1) {
+            if (b != '\\') {
                 out[len++] = b;
                 continue;
+            }
+            if (i + 1 == n - 1) {
+                throw fail("a STRING ends in a lone backslash (Python refuses it: trailing \\ in string)");
             }
             byte e = quoted[++i];
             switch (e) {

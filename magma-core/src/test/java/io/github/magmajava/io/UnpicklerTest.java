@@ -478,11 +478,10 @@ class UnpicklerTest {
                 .text("S'\\0\\7\\17\\100\\1011\\8\\1.\\1'\n")       // octal: one to three digits 0-7
                 .text("S'\\x00\\x7f\\x70'\n")                      // hex: exactly two digits
                 .text("S\"a'b\"\n").text("S''\n")                  // either quote; empty
-                .text("S'a\\'\n")                                  // a backslash before the closing quote is kept
                 .text("Vab\\\n").text("V\\U0010ffff\n")            // UNICODE: a lone trailing backslash; the last code point
                 .op('t').stop());
         assertThat(list(value)).containsExactly("\r\t\u0007\b\f\u000b\\q", "\u0000\u0007\u000f@A1\\8\u0001.\u0001",
-                "\u0000\u007fp", "a'b", "", "a\\", "ab\\", "\uDBFF\uDFFF");
+                "\u0000\u007fp", "a'b", "", "ab\\", "\uDBFF\uDFFF");
 
         for (String bad : List.of("S'\n", "S'a\"\n", "Sxx\n")) {
             assertError(new PickleBuilder().text(bad), "the STRING opcode's argument is not quoted");
@@ -491,6 +490,8 @@ class UnpicklerTest {
             assertError(new PickleBuilder().text(bad), "invalid \\x escape in a STRING");
         }
         assertError(new PickleBuilder().text("V\\u004\n"), "a truncated \\u escape in a UNICODE string");
+        // As CPython's escape_decode: "Trailing \\ in string".
+        assertError(new PickleBuilder().text("S'a\\'\n"), "a STRING ends in a lone backslash");
     }
 
     @Test
