@@ -354,6 +354,13 @@ final class ImageDecoder {
         checkSize(source, width, height, pixelLimit);
         Node root = tree(reader.getImageMetadata(0), "javax_imageio_bmp_1.0");
         int bits = Integer.parseInt(value(child(root, "BitsPerPixel")));
+        // What Pillow reads: uncompressed, RLE8, RLE4 and bit fields. Not an embedded JPEG or PNG
+        // (4, 5), whose size field ImageIO trusts: a 55-byte file made it allocate 1.5 GB (fuzzing).
+        int compression = Integer.parseInt(value(child(root, "Compression")));
+        if (compression > 3) {
+            throw new ImageLoadException(source, "unsupported BMP compression (" + compression
+                    + "); uncompressed, RLE and bit-field BMPs are read");
+        }
         BufferedImage decoded = reader.read(0);
         Raster raster = decoded.getRaster();
         ColorModel model = decoded.getColorModel();

@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -221,5 +222,18 @@ class ImageLoadErrorTest {
                 assertThat(v).as(name).isFinite();
             }
         }
+    }
+
+    /** Pillow reads no embedded JPEG or PNG in a BMP; ImageIO would allocate the size such a header claims. */
+    @ParameterizedTest
+    @ValueSource(ints = {4, 5})
+    void bmpsWithAnEmbeddedJpegOrPngAreRefusedBeforeTheirDataIsRead(int compression) {
+        ByteBuffer bmp = ByteBuffer.allocate(14 + 40 + 8).order(ByteOrder.LITTLE_ENDIAN);
+        bmp.put((byte) 'B').put((byte) 'M').putInt(0x3dfe0166).putInt(0).putInt(14 + 40);
+        bmp.putInt(40).putInt(320).putInt(39).putShort((short) 1).putShort((short) 0).putInt(compression)
+                .putInt(0x5e5e0001).putInt(0).putInt(0).putInt(0).putInt(0);
+        assertThatThrownBy(() -> clip.preprocess(bmp.array(), "embedded.bmp")).isInstanceOf(ImageLoadException.class)
+                .hasMessage("embedded.bmp: unsupported BMP compression (" + compression
+                        + "); uncompressed, RLE and bit-field BMPs are read");
     }
 }
