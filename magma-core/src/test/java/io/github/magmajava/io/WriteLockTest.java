@@ -13,9 +13,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -35,33 +32,17 @@ class WriteLockTest {
 
     private final ExecutorService pool = Executors.newCachedThreadPool();
     private final BlockingQueue<String> log = new LinkedBlockingQueue<>();
-    private final Logger logger = Logger.getLogger(WriteLock.class.getName());
-    private final Handler capture = new Handler() {
-        @Override
-        public void publish(LogRecord r) {
-            log.add(r.getMessage());
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-        }
-    };
+    private LogCapture capture;
 
     @BeforeEach
     void listen() {
-        logger.addHandler(capture);
-        logger.setUseParentHandlers(false);
+        capture = LogCapture.of(WriteLock.class, log::add);
     }
 
     @AfterEach
     void stop() {
         pool.shutdownNow();
-        logger.removeHandler(capture);
-        logger.setUseParentHandlers(true);
+        capture.close();
     }
 
     private String nextLogLine() throws InterruptedException {

@@ -3,7 +3,9 @@ package io.github.magmajava.quant;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.github.magmajava.io.LogCapture;
 import io.github.magmajava.io.SafetensorsFile;
+import io.github.magmajava.io.WriteLock;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -20,9 +22,6 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -50,32 +49,18 @@ class Q8CacheLockTest {
     private final CountDownLatch proceed = new CountDownLatch(1);
     private final AtomicInteger writes = new AtomicInteger();
     private final BlockingQueue<String> events = new LinkedBlockingQueue<>();
-    private final Logger log = Logger.getLogger(io.github.magmajava.io.WriteLock.class.getName());
-    private final Handler capture = new Handler() {
-        @Override
-        public void publish(LogRecord r) {
-            events.add("log: " + r.getMessage());
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-        }
-    };
+    private LogCapture capture;
 
     @BeforeEach
     void listen() {
-        log.addHandler(capture);
+        capture = LogCapture.of(WriteLock.class, m -> events.add("log: " + m));
     }
 
     @AfterEach
     void release() {
         proceed.countDown();
         pool.shutdownNow();
-        log.removeHandler(capture);
+        capture.close();
     }
 
     private Path cacheDir() {
