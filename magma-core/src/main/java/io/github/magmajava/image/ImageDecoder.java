@@ -357,7 +357,7 @@ final class ImageDecoder {
         // What Pillow reads: uncompressed, RLE8, RLE4 and bit fields. Not an embedded JPEG or PNG
         // (4, 5), whose size field ImageIO trusts: a 55-byte file made it allocate 1.5 GB (fuzzing).
         int compression = Integer.parseInt(value(child(root, "Compression")));
-        if (compression > 3) {
+        if (compression < 0 || compression > 3) {
             throw new ImageLoadException(source, "unsupported BMP compression (" + compression
                     + "); uncompressed, RLE and bit-field BMPs are read");
         }
