@@ -322,7 +322,8 @@ final class Unpickler {
             throw fail(fn + ": the storage argument is a " + Pickled.typeName(args.get(0)));
         }
         if (!(args.get(1) instanceof Long offset) || offset < 0) {
-            throw fail(fn + ": the storage offset is " + Pickled.typeName(args.get(1)) + " " + args.get(1));
+            throw fail(fn + ": the storage offset is " + (args.get(1) == null ? "None"
+                    : Pickled.typeName(args.get(1)) + " " + args.get(1)) + ", not an int of 0 or more");
         }
         List<Long> shape = dims(fn, "size", args.get(2));
         List<Long> stride = dims(fn, "stride", args.get(3));

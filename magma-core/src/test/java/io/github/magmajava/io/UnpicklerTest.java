@@ -420,7 +420,7 @@ class UnpicklerTest {
         assertError(vectorArgs(new PickleBuilder().global("torch._utils", "_rebuild_tensor_v2").mark().str("0").integer(0))
                 .op('t', 'R'), "torch._utils._rebuild_tensor_v2: the storage argument is a str");
         assertError(vectorArgs(rebuildV2(new PickleBuilder()).op('N')).op('t', 'R'),
-                "torch._utils._rebuild_tensor_v2: the storage offset is None null");
+                "torch._utils._rebuild_tensor_v2: the storage offset is None, not an int of 0 or more");
         assertError(vectorArgs(rebuildV2(new PickleBuilder()).integer(-1)).op('t', 'R'),
                 "torch._utils._rebuild_tensor_v2: the storage offset is int -1");
         assertError(rebuildV2(new PickleBuilder()).integer(0).tupleOf(4).tupleOf(-1).op(0x89, '}', 't', 'R'),
