@@ -1,5 +1,6 @@
 package io.github.magmajava.io;
 
+import io.github.magmajava.fuzz.AllocationBound;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.ValueLayout;
@@ -12,6 +13,7 @@ import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * What the checkpoint fuzz targets share: input files in a temporary directory (in /dev/shm where
@@ -36,6 +38,32 @@ final class FuzzedFiles {
             return Files.write(dir.resolve("input" + files++ + suffix), input);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /** How a target opens its file. */
+    interface Opener {
+        TensorFile open(Path file) throws CheckpointException;
+    }
+
+    /**
+     * One input of a checkpoint target: written to a file and opened within the allocation bound;
+     * an accepted file reads whole and passes {@code accepted}, a refused one is named in the error.
+     */
+    static void fuzz(byte[] input, String suffix, String what, Opener opener, Consumer<TensorFile> accepted)
+            throws Exception {
+        Path file = write(input, suffix);
+        try {
+            AllocationBound.check(what, input.length, () -> {
+                try (TensorFile tensors = opener.open(file)) {
+                    readAll(tensors);
+                    accepted.accept(tensors);
+                } catch (CheckpointException e) {
+                    requireNamesFile(e, file);
+                }
+            });
+        } finally {
+            Files.delete(file);
         }
     }
 

@@ -2,8 +2,6 @@ package io.github.magmajava.io;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.github.magmajava.fuzz.AllocationBound;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /**
  * Coverage-guided fuzzing (Jazzer) of {@link SafetensorsFile}. A plain build runs each input of
@@ -15,17 +13,6 @@ import java.nio.file.Path;
 class SafetensorsFuzzTest {
     @FuzzTest
     void safetensors(byte[] input) throws Exception {
-        Path file = FuzzedFiles.write(input, ".safetensors");
-        try {
-            AllocationBound.check("a safetensors file", input.length, () -> {
-                try (SafetensorsFile tensors = SafetensorsFile.open(file)) {
-                    FuzzedFiles.readAll(tensors);
-                } catch (CheckpointException e) {
-                    FuzzedFiles.requireNamesFile(e, file);
-                }
-            });
-        } finally {
-            Files.delete(file);
-        }
+        FuzzedFiles.fuzz(input, ".safetensors", "a safetensors file", SafetensorsFile::open, tensors -> { });
     }
 }

@@ -2,8 +2,6 @@ package io.github.magmajava.io;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.github.magmajava.fuzz.AllocationBound;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /**
  * Coverage-guided fuzzing (Jazzer) of {@link TensorFiles#open}: the zip reader and {@link TorchCheckpoint} (and the safetensors sniffing). A plain build runs each input of
@@ -15,20 +13,10 @@ import java.nio.file.Path;
 class TorchCheckpointFuzzTest {
     @FuzzTest
     void torchCheckpoint(byte[] input) throws Exception {
-        Path file = FuzzedFiles.write(input, ".pt");
-        try {
-            AllocationBound.check("a checkpoint", input.length, () -> {
-                try (TensorFile tensors = TensorFiles.open(file)) {
-                    FuzzedFiles.readAll(tensors);
-                    if (tensors instanceof TorchCheckpoint checkpoint) {
-                        FuzzedFiles.requireInert(checkpoint.root());
-                    }
-                } catch (CheckpointException e) {
-                    FuzzedFiles.requireNamesFile(e, file);
-                }
-            });
-        } finally {
-            Files.delete(file);
-        }
+        FuzzedFiles.fuzz(input, ".pt", "a checkpoint", TensorFiles::open, tensors -> {
+            if (tensors instanceof TorchCheckpoint checkpoint) {
+                FuzzedFiles.requireInert(checkpoint.root());
+            }
+        });
     }
 }
