@@ -11,6 +11,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -100,7 +101,7 @@ class StoredZipTest {
     @Test
     void anEntryWithoutNameOrBytesEndsExactlyWhereTheDirectoryBegins() throws IOException {
         StoredZip zip = read(bytes(new ZipBuilder().add("", new byte[0])));
-        assertThat(zip.entries()).containsExactly(java.util.Map.entry("", new StoredZip.Entry("", 30, 0)));
+        assertThat(zip.entries()).containsExactly(Map.entry("", new StoredZip.Entry("", 30, 0)));
     }
 
     @Test
